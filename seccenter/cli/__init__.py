@@ -1,0 +1,28 @@
+"""The ``seccenter`` command: click groups, one module per noun, each thin (parse → call → render)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from seccenter import __version__
+from seccenter.cli import alerts, demo, detect, ingest, rules, triage
+from seccenter.cli.context import AppContext
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="seccenter")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=Path("seccenter.db"),
+              envvar="SECCENTER_DB", show_default=True, help="SQLite store (env SECCENTER_DB).")
+@click.pass_context
+def main(ctx: click.Context, db: Path) -> None:
+    """seccenter: logs and packets, Sigma detection, GDPR records and incidents for a city's CSC.
+
+    Start with `seccenter demo`.
+    """
+    ctx.obj = AppContext(db_path=db)
+
+
+for module in (demo, ingest, detect, rules, alerts, triage):
+    main.add_command(module.command)

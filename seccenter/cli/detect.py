@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from seccenter import pipeline
+from seccenter.cli.context import load_ruleset
+from seccenter.cli.options import collect_options, time_options
+from seccenter.collect.registry import FORMAT_NAMES
+from seccenter.report.terminal import alerts_table, make_console, visible
+
+
+@click.command("detect")
+@click.option("--rules", "rule_paths", multiple=True, required=True, type=click.Path(path_type=Path),
+              help="Sigma rules: a directory or a rule file (repeatable).")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "output", type=click.Choice(["jsonl", "table"]), default="jsonl", show_default=True,
+              help="jsonl: one alert per line; table: for reading.")
+@click.option("--input-format", "fmt", type=click.Choice(FORMAT_NAMES), help="Input format (default: sniffed).")
+@time_options
+def command(rule_paths: tuple[Path, ...], paths: tuple[Path, ...], output: str, fmt: str | None,
+            year: int | None, zone) -> None:
+    """Run Sigma rules over files and print the alerts; stores nothing.
+
+    Example: seccenter detect --rules rules/sigma /var/log/auth.log --format jsonl
+    """
+    ruleset = load_ruleset(rule_paths)
+    reports: list[pipeline.SourceReport] = []
+    alerts = pipeline.detect_paths(paths, ruleset, fmt=fmt, options=collect_options(zone, year), reports=reports)
+    if output == "jsonl":
+        for alert in alerts:
+            click.echo(json.dumps(alert.to_dict(), default=str, ensure_ascii=False))
+    else:
+        rows = [{**alert.to_dict(), "source_ip": alert.source_ip, "raw": alert.event.raw} for alert in alerts]
+        make_console().print(alerts_table(rows))
+    errors = make_console(stderr=True)
+    for report in reports:
+        if report.error:
+            errors.print(f"error: {visible(report.path)}: {report.error}", markup=False)
+        elif report.malformed:
+            errors.print(f"warning: {visible(report.path)}: {report.malformed} malformed lines skipped", markup=False)
+    if reports and all(report.error for report in reports):
+        raise click.ClickException("nothing could be read")

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from seccenter import pipeline
+from seccenter.cli.context import AppContext, load_ruleset
+from seccenter.cli.options import collect_options, json_option, time_options
+from seccenter.collect.registry import FORMAT_NAMES
+from seccenter.report.terminal import make_console, safe
+from seccenter.resources import sigma_rules
+
+
+def summary_table(summary: pipeline.IngestSummary) -> Table:
+    table = Table(title="Ingest summary")
+    for name in ("source", "format", "events", "new", "malformed", "alerts", "note"):
+        table.add_column(name, justify="right" if name in ("events", "new", "malformed", "alerts") else "left")
+    for source in summary.sources:
+        note = source.error or source.note or ""
+        if source.malformed_reasons:
+            reasons = "; ".join(f"{reason} ({count})" for reason, count in source.malformed_reasons.most_common(3))
+            note = f"{note} quarantined: {reasons}".strip()
+        table.add_row(safe(source.path), source.format or "-", str(source.events), str(source.new_events),
+                      str(source.malformed), str(source.alerts),
+                      safe(note, style="red" if source.error else "", limit=300))
+    return table
+
+
+@click.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMAT_NAMES), help="Input format (default: sniffed).")
+@click.option("--rules", "rule_paths", multiple=True, type=click.Path(path_type=Path),
+              help="Sigma rules (file or directory, repeatable; default: the bundled rules).")
+@time_options
+@json_option
+@click.pass_obj
+def command(app: AppContext, paths: tuple[Path, ...], fmt: str | None, rule_paths: tuple[Path, ...],
+            year: int | None, zone, as_json: bool) -> None:
+    """Read log files (or directories of them) into the store, detecting as they go.
+
+    Only data added since the last run is read; malformed lines are quarantined with their path and offset.
+
+    Example: seccenter ingest /var/log/auth.log /var/log/nginx/access.log
+    """
+    ruleset = load_ruleset(rule_paths or (sigma_rules(),))
+    summary = pipeline.ingest(app.db(), paths, ruleset, fmt=fmt, options=collect_options(zone, year))
+    if as_json:
+        click.echo(json.dumps(summary.to_dict(), indent=2))
+    else:
+        console = make_console()
+        console.print(summary_table(summary))
+        console.print(f"{summary.total('new_events')} new events, {summary.total('alerts')} new alerts, "
+                      f"{summary.total('malformed')} malformed lines quarantined", markup=False)
+    if summary.nothing_read:
+        raise click.ClickException("nothing could be read: " + "; ".join(
+            f"{source.path}: {source.error}" for source in summary.sources))

@@ -1,0 +1,60 @@
+"""Apache/nginx access logs (combined and common format) with Sigma's webserver field names."""
+
+from __future__ import annotations
+
+import re
+
+from seccenter.collect.interface import LineCollector, LineRejected
+from seccenter.collect.timeparse import TimestampCache, clf_to_utc
+from seccenter.events import Event, LogSource, Origin
+
+_QUOTED = r'"((?:[^"\\]|\\.)*)"'
+_LINE = re.compile(
+    r"^(\S+) (\S+) (\S+) \[(\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] "
+    + _QUOTED + r" (\d{3}|-) (\d+|-)(?: " + _QUOTED + " " + _QUOTED + r")?(?P<extra>.*)$"
+)
+_REQUEST = re.compile(r"^([A-Za-z]+) (\S+)(?: (HTTP/[\d.]+))?$")
+
+WEBSERVER = LogSource(category="webserver", service="access")
+
+
+class AccessLogCollector(LineCollector):
+    name = "access"
+
+    def __init__(self, options=None) -> None:
+        super().__init__(options)
+        self._time = TimestampCache(clf_to_utc)
+
+    def parse_line(self, text: str, origin: Origin) -> Event:
+        match = _LINE.match(text)
+        if match is None:
+            raise LineRejected("not an access log line (common or combined format)")
+        client, _ident, user, stamp, request, status, size, referer, agent, _extra = match.groups()
+        try:
+            time = self._time(stamp)
+        except (ValueError, KeyError) as error:
+            raise LineRejected(f"invalid access log timestamp: {error}") from None
+        fields: dict[str, object] = {"c-ip": client}
+        if user != "-":
+            fields["cs-username"] = user
+        parts = _REQUEST.match(request)
+        if parts is None:
+            fields["cs-request"] = request  # e.g. a TLS handshake sent to a plain-HTTP port
+        else:
+            method, target, version = parts.groups()
+            stem, _, query = target.partition("?")
+            fields["cs-method"] = method
+            fields["cs-uri-stem"] = stem
+            if query:
+                fields["cs-uri-query"] = query
+            if version:
+                fields["cs-version"] = version
+        if status != "-":
+            fields["sc-status"] = int(status)
+        if size != "-":
+            fields["sc-bytes"] = int(size)
+        if referer is not None and referer != "-":
+            fields["cs-referer"] = referer
+        if agent is not None and agent != "-":
+            fields["cs-user-agent"] = agent
+        return Event(time, self.name, WEBSERVER, fields, text, origin)

@@ -1,0 +1,35 @@
+"""Finds the collector for a source: by the name the user gave, or by sniffing its first bytes."""
+
+from __future__ import annotations
+
+from seccenter.collect.access import AccessLogCollector
+from seccenter.collect.interface import CollectError, CollectOptions, Collector
+from seccenter.collect.syslog import SyslogCollector
+
+COLLECTORS: dict[str, type[Collector]] = {
+    SyslogCollector.name: SyslogCollector,
+    AccessLogCollector.name: AccessLogCollector,
+}
+
+ALIASES = {"auth": "syslog", "rfc3164": "syslog", "apache": "access", "nginx": "access", "combined": "access"}
+
+FORMAT_NAMES = sorted([*COLLECTORS, *ALIASES])
+
+SNIFF_BYTES = 8192
+
+
+def create(name: str, options: CollectOptions | None = None) -> Collector:
+    canonical = ALIASES.get(name, name)
+    try:
+        return COLLECTORS[canonical](options)
+    except KeyError:
+        raise CollectError(f"unknown format {name!r}; known: {', '.join(FORMAT_NAMES)}") from None
+
+
+def sniff(head: bytes, options: CollectOptions | None = None) -> Collector | None:
+    """The first collector whose format the head of a source looks like, or None."""
+    for collector_class in COLLECTORS.values():
+        collector = collector_class(options)
+        if collector.sniff(head):
+            return collector
+    return None

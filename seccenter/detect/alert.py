@@ -1,0 +1,45 @@
+"""Alert: a rule that matched an event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from seccenter.events import Event
+
+SOURCE_IP_FIELDS = ("src_ip", "c-ip", "SourceIp", "IpAddress", "src", "source.ip")
+"""Where the triage screen looks for the address an alert came from, first present wins."""
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    rule_id: str
+    rule_title: str
+    level: str
+    tags: tuple[str, ...]
+    event: Event
+
+    @property
+    def time(self) -> datetime:
+        return self.event.time
+
+    @property
+    def source_ip(self) -> str | None:
+        for name in SOURCE_IP_FIELDS:
+            value = self.event.fields.get(name)
+            if value:
+                return str(value)
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "rule_title": self.rule_title,
+            "level": self.level,
+            "tags": list(self.tags),
+            "time": self.event.time.isoformat(),
+            "source": self.event.source,
+            "fields": self.event.fields,
+            "origin": self.event.origin.to_dict(),
+        }

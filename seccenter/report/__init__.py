@@ -1,0 +1,1 @@
+"""Rendering: the terminal (rich) and, later, documents."""

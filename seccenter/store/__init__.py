@@ -1,0 +1,1 @@
+"""The SQLite store: every query of the project lives in this package."""

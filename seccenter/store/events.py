@@ -1,0 +1,52 @@
+"""Queries on the events and quarantine tables."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlite_utils import Database
+
+from seccenter.events import Event, Malformed
+
+
+def _json_default(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def insert_events(db: Database, events: Sequence[Event]) -> int:
+    """Insert events not stored yet (unique by origin path and offset); returns how many were new."""
+    before = db.conn.total_changes
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO events (time, source, product, category, service, fields, raw,"
+        " origin_path, origin_offset, origin_line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(
+            event.time.isoformat(), event.source, event.logsource.product, event.logsource.category,
+            event.logsource.service, json.dumps(event.fields, default=_json_default, ensure_ascii=False),
+            event.raw, event.origin.path, event.origin.offset, event.origin.line,
+        ) for event in events],
+    )
+    return db.conn.total_changes - before
+
+
+def event_id(db: Database, path: str, offset: int) -> int | None:
+    row = db.execute("SELECT id FROM events WHERE origin_path = ? AND origin_offset = ?", [path, offset]).fetchone()
+    return row[0] if row else None
+
+
+def insert_malformed(db: Database, records: Sequence[Malformed]) -> int:
+    """Quarantine malformed records (once per origin); returns how many were new."""
+    before = db.conn.total_changes
+    now = datetime.now(UTC).isoformat()
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO quarantine (origin_path, origin_offset, origin_line, reason, raw, raw_length,"
+        " created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(record.origin.path, record.origin.offset, record.origin.line, record.reason, record.raw,
+          record.raw_length or len(record.raw), now) for record in records],
+    )
+    return db.conn.total_changes - before
+
+
+def count_quarantined(db: Database) -> int:
+    return db["quarantine"].count

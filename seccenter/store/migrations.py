@@ -1,0 +1,34 @@
+"""Schema history. Append new steps; never edit an applied one."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("seccenter")
+
+
+@migrations()
+def m001_events_alerts_state_quarantine(db: Database) -> None:
+    db["events"].create({
+        "id": int, "time": str, "source": str, "product": str, "category": str, "service": str,
+        "fields": str, "raw": str, "origin_path": str, "origin_offset": int, "origin_line": int,
+    }, pk="id", not_null={"time", "source", "origin_path", "origin_offset"})
+    db["events"].create_index(["origin_path", "origin_offset"], unique=True)
+    db["events"].create_index(["time"])
+    db["alerts"].create({
+        "id": int, "rule_id": str, "rule_title": str, "level": str, "tags": str, "event_id": int,
+        "time": str, "source_ip": str, "created": str, "status": str,
+    }, pk="id", not_null={"rule_id", "level", "event_id", "time", "status"},
+        defaults={"status": "new"}, foreign_keys=[("event_id", "events", "id")])
+    db["alerts"].create_index(["rule_id", "event_id"], unique=True)
+    db["alerts"].create_index(["time"])
+    db["ingest_state"].create({
+        "path": str, "device": int, "inode": int, "fingerprint": str, "format": str, "offset": int,
+        "line": int, "updated": str,
+    }, pk="path")
+    db["quarantine"].create({
+        "id": int, "origin_path": str, "origin_offset": int, "origin_line": int, "reason": str,
+        "raw": bytes, "raw_length": int, "created": str,
+    }, pk="id", not_null={"origin_path", "origin_offset", "reason"})
+    db["quarantine"].create_index(["origin_path", "origin_offset"], unique=True)

@@ -1,0 +1,98 @@
+"""YAML for rules, playbooks, registers and config: safe, no duplicate keys, and errors that carry file:line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    path: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line is not None else self.path
+
+
+class YamlFileError(ValueError):
+    """A YAML document that cannot be read; ``location`` says where."""
+
+    def __init__(self, reason: str, location: SourceLocation) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.location = location
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.reason}"
+
+
+class LineDict(dict):
+    """A mapping that remembers the 1-based line of each of its keys (``key_lines``) and of itself."""
+
+    line: int | None = None
+    key_lines: dict[Any, int]
+
+
+class _Loader(yaml.SafeLoader):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:
+        self.flatten_mapping(node)
+        mapping = LineDict()
+        mapping.line = node.start_mark.line + 1
+        mapping.key_lines = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "unhashable mapping key", key_node.start_mark) from None
+            if key in mapping:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            mapping[key] = self.construct_object(value_node, deep=deep)
+            mapping.key_lines[key] = key_node.start_mark.line + 1
+        return mapping
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_mapping)
+
+
+def load_documents(text: str, path: str) -> list[Any]:
+    """Every document of a YAML stream, mappings as ``LineDict``; raises ``YamlFileError``."""
+    try:
+        return list(yaml.load_all(text, Loader=_Loader))  # noqa: S506 - _Loader derives from SafeLoader
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark is not None else None
+        reason = " ".join(part for part in (error.context, error.problem) if part) or str(error)
+        raise YamlFileError(reason, SourceLocation(path, line)) from None
+    except yaml.YAMLError as error:
+        raise YamlFileError(str(error), SourceLocation(path)) from None
+
+
+def read_documents(path: Path) -> list[Any]:
+    """Read and parse a YAML file; unreadable or undecodable files raise ``YamlFileError`` too."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise YamlFileError(f"not UTF-8 text ({error.reason} at byte {error.start})",
+                            SourceLocation(str(path))) from None
+    except OSError as error:
+        raise YamlFileError(error.strerror or str(error), SourceLocation(str(path))) from None
+    return load_documents(text, str(path))
+
+
+def find_line(document: Any, *keys: Any) -> int | None:
+    """Line of the deepest of ``keys`` (a path into nested mappings) that exists in ``document``."""
+    line = document.line if isinstance(document, LineDict) else None
+    node = document
+    for key in keys:
+        if not isinstance(node, LineDict) or key not in node:
+            break
+        line = node.key_lines[key]
+        node = node[key]
+    return line
