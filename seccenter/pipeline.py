@@ -207,18 +207,19 @@ def _ingest_file(db: Database, path: Path, engine: Engine, fmt: str | None, opti
             return report
         stream.seek(position.offset)
         fingerprint = _fingerprint(head)
+        file_key = state.file_key if resumed else f"{info.st_dev}:{info.st_ino}:{fingerprint}"
         events: list[Event] = []
         malformed: list[Malformed] = []
         alerts: list[Alert] = []
 
         def flush() -> None:
             with db.atomic():
-                report.new_events += insert_events(db, events)
-                insert_malformed(db, malformed)
-                pairs = [(alert, event_id(db, alert.event.origin.path, alert.event.origin.offset))
+                report.new_events += insert_events(db, events, file_key)
+                insert_malformed(db, malformed, file_key)
+                pairs = [(alert, event_id(db, key, file_key, alert.event.origin.offset))
                          for alert in alerts]
                 report.alerts += insert_alerts(db, [(alert, ref) for alert, ref in pairs if ref is not None])
-                save_state(db, FileState(key, info.st_dev, info.st_ino, fingerprint, collector.name,
+                save_state(db, FileState(key, file_key, info.st_dev, info.st_ino, fingerprint, collector.name,
                                          position.offset, position.line))
             events.clear()
             malformed.clear()

@@ -7,6 +7,7 @@ where a string method does the work of a loop: ``str.endswith(tuple)``, set memb
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import re
 from collections import defaultdict
@@ -148,7 +149,7 @@ def _compile_or_args(args: list[Any]) -> list[Matcher]:
         else:
             others.append(compile_condition(arg))
     for (field, cased), values in folded.items():
-        test = _string_list_test(values, cased)
+        test = _string_list_test(values if field is not None else [_unanchored(v) for v in values], cased)
         others.append(_keyword_from_test(test, cased) if field is None else _field_from_test(field, test, cased))
     return others
 
@@ -175,6 +176,18 @@ def _keyword_from_test(test: TextTest, cased: bool) -> Matcher:
     return lambda subject: test(subject.raw_lower())
 
 
+def _unanchored(value: SigmaString) -> SigmaString:
+    """Keywords are searched for anywhere in the event, as full-text backends do: ``*value*``."""
+    parts = list(value.s)
+    if not parts or parts[0] is not SpecialChars.WILDCARD_MULTI:
+        parts.insert(0, SpecialChars.WILDCARD_MULTI)
+    if parts[-1] is not SpecialChars.WILDCARD_MULTI:
+        parts.append(SpecialChars.WILDCARD_MULTI)
+    unanchored = copy.copy(value)
+    unanchored.s = parts
+    return unanchored
+
+
 def _field_matcher(field: str, value: Any) -> Matcher:
     if isinstance(value, SigmaString):
         cased = isinstance(value, SigmaCasedString)
@@ -194,7 +207,7 @@ def _field_matcher(field: str, value: Any) -> Matcher:
 def _keyword_matcher(value: Any) -> Matcher:
     if isinstance(value, SigmaString):
         cased = isinstance(value, SigmaCasedString)
-        return _keyword_from_test(_string_list_test([value], cased), cased)
+        return _keyword_from_test(_string_list_test([_unanchored(value)], cased), cased)
     if isinstance(value, SigmaExpansion):
         return any_of(_compile_or_args([ConditionValueExpression(item) for item in value.values]))
     if isinstance(value, SigmaRegularExpression | SigmaNumber):

@@ -102,8 +102,9 @@ def _load_file(path: Path) -> Iterator[CompiledRule | RuleError]:
             yield RuleError(name, None, f"a Sigma rule is a mapping, not {type(document).__name__}")
             return
     collection = SigmaCollection.from_dicts(documents, collect_errors=True)
+    rule_errors = {id(error) for rule in collection.rules for error in rule.errors}
     for error in collection.errors:
-        if not getattr(error, "rule", None):
+        if id(error) not in rule_errors:  # pySigma also lists each rule's own errors here
             yield RuleError(name, _error_line(error, documents[0]), _reason(error))
     rule_documents = [document for document in documents if document.get("action") not in ("global", "reset")]
     for index, rule in enumerate(collection.rules):

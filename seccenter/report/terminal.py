@@ -40,24 +40,28 @@ def level_text(level: str) -> Text:
 def local_time(iso: str) -> str:
     """UTC inside, the analyst's zone on screen."""
     try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
     except ValueError:
         return iso
+
+
+def _origin(origin: dict[str, Any]) -> str:
+    name = origin["path"].rsplit("/", 1)[-1]
+    return f"{name}:{origin['line']}" if origin.get("line") else f"{name}@{origin['offset']}"
 
 
 def alerts_table(alerts: Iterable[dict[str, Any]], title: str = "Alerts") -> Table:
     table = Table(title=title, expand=True)
     table.add_column("time", no_wrap=True)
-    table.add_column("level")
-    table.add_column("rule")
-    table.add_column("source")
-    table.add_column("origin", overflow="fold")
-    table.add_column("event", overflow="fold")
+    table.add_column("level", no_wrap=True)
+    table.add_column("rule", ratio=2)
+    table.add_column("source", no_wrap=True)
+    table.add_column("origin", no_wrap=True, overflow="ellipsis")
+    table.add_column("event", ratio=3, no_wrap=True, overflow="ellipsis")
     for alert in alerts:
-        origin = alert["origin"]
-        where = f"{origin['path']}:{origin['line']}" if origin.get("line") else f"{origin['path']}@{origin['offset']}"
         table.add_row(local_time(alert["time"]), level_text(alert["level"]), safe(alert["rule_title"]),
-                      safe(alert.get("source_ip") or "-"), safe(where), safe(alert.get("raw") or "", limit=160))
+                      safe(alert.get("source_ip") or "-"), safe(_origin(alert["origin"])),
+                      safe(alert.get("raw") or "", limit=300))
     return table
 
 

@@ -15,34 +15,35 @@ def _json_default(value: object) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-def insert_events(db: Database, events: Sequence[Event]) -> int:
-    """Insert events not stored yet (unique by origin path and offset); returns how many were new."""
+def insert_events(db: Database, events: Sequence[Event], file_key: str) -> int:
+    """Insert events not stored yet (unique by path, file identity and offset); returns how many were new."""
     before = db.conn.total_changes
     db.conn.executemany(
         "INSERT OR IGNORE INTO events (time, source, product, category, service, fields, raw,"
-        " origin_path, origin_offset, origin_line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " origin_path, origin_file, origin_offset, origin_line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(
             event.time.isoformat(), event.source, event.logsource.product, event.logsource.category,
             event.logsource.service, json.dumps(event.fields, default=_json_default, ensure_ascii=False),
-            event.raw, event.origin.path, event.origin.offset, event.origin.line,
+            event.raw, event.origin.path, file_key, event.origin.offset, event.origin.line,
         ) for event in events],
     )
     return db.conn.total_changes - before
 
 
-def event_id(db: Database, path: str, offset: int) -> int | None:
-    row = db.execute("SELECT id FROM events WHERE origin_path = ? AND origin_offset = ?", [path, offset]).fetchone()
+def event_id(db: Database, path: str, file_key: str, offset: int) -> int | None:
+    row = db.execute("SELECT id FROM events WHERE origin_path = ? AND origin_file = ? AND origin_offset = ?",
+                     [path, file_key, offset]).fetchone()
     return row[0] if row else None
 
 
-def insert_malformed(db: Database, records: Sequence[Malformed]) -> int:
+def insert_malformed(db: Database, records: Sequence[Malformed], file_key: str) -> int:
     """Quarantine malformed records (once per origin); returns how many were new."""
     before = db.conn.total_changes
     now = datetime.now(UTC).isoformat()
     db.conn.executemany(
-        "INSERT OR IGNORE INTO quarantine (origin_path, origin_offset, origin_line, reason, raw, raw_length,"
-        " created) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(record.origin.path, record.origin.offset, record.origin.line, record.reason, record.raw,
+        "INSERT OR IGNORE INTO quarantine (origin_path, origin_file, origin_offset, origin_line, reason, raw,"
+        " raw_length, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(record.origin.path, file_key, record.origin.offset, record.origin.line, record.reason, record.raw,
           record.raw_length or len(record.raw), now) for record in records],
     )
     return db.conn.total_changes - before

@@ -12,9 +12,11 @@ migrations = Migrations("seccenter")
 def m001_events_alerts_state_quarantine(db: Database) -> None:
     db["events"].create({
         "id": int, "time": str, "source": str, "product": str, "category": str, "service": str,
-        "fields": str, "raw": str, "origin_path": str, "origin_offset": int, "origin_line": int,
-    }, pk="id", not_null={"time", "source", "origin_path", "origin_offset"})
-    db["events"].create_index(["origin_path", "origin_offset"], unique=True)
+        "fields": str, "raw": str, "origin_path": str, "origin_file": str, "origin_offset": int,
+        "origin_line": int,
+    }, pk="id", not_null={"time", "source", "origin_path", "origin_file", "origin_offset"})
+    # origin_file tells apart the successive files a path has held (rotation, truncation)
+    db["events"].create_index(["origin_path", "origin_file", "origin_offset"], unique=True)
     db["events"].create_index(["time"])
     db["alerts"].create({
         "id": int, "rule_id": str, "rule_title": str, "level": str, "tags": str, "event_id": int,
@@ -24,11 +26,11 @@ def m001_events_alerts_state_quarantine(db: Database) -> None:
     db["alerts"].create_index(["rule_id", "event_id"], unique=True)
     db["alerts"].create_index(["time"])
     db["ingest_state"].create({
-        "path": str, "device": int, "inode": int, "fingerprint": str, "format": str, "offset": int,
+        "path": str, "file_key": str, "device": int, "inode": int, "fingerprint": str, "format": str, "offset": int,
         "line": int, "updated": str,
     }, pk="path")
     db["quarantine"].create({
         "id": int, "origin_path": str, "origin_offset": int, "origin_line": int, "reason": str,
-        "raw": bytes, "raw_length": int, "created": str,
-    }, pk="id", not_null={"origin_path", "origin_offset", "reason"})
-    db["quarantine"].create_index(["origin_path", "origin_offset"], unique=True)
+        "origin_file": str, "raw": bytes, "raw_length": int, "created": str,
+    }, pk="id", not_null={"origin_path", "origin_file", "origin_offset", "reason"})
+    db["quarantine"].create_index(["origin_path", "origin_file", "origin_offset"], unique=True)
