@@ -188,7 +188,7 @@ def test_logsource_product_linux_and_service_is_program():
 
 
 def test_logsource_service_is_lowercased_program():
-    event = one("Nov  3 10:17:01 srv01 CRON[4444]: (root) CMD (   cd / && run-parts --report /etc/cron.hourly)")
+    event = one("Nov  3 10:17:01 srv01 CRON[4444]: (root) CMD (   cd / && run-parts /etc/cron.hourly)")
     assert event.logsource.product == "linux"
     assert event.logsource.service == "cron"
     assert event.fields["process"] == "CRON"
@@ -281,7 +281,8 @@ def test_sshd_accepted_publickey():
 
 
 def test_sshd_session_process_is_treated_as_sshd():
-    event = one("Nov  3 10:00:01 srv01 sshd-session[99]: Failed password for root from 203.0.113.9 port 1 ssh2")
+    event = one("Nov  3 10:00:01 srv01 sshd-session[99]: Failed password for root from 203.0.113.9 port 1 "
+                "ssh2")
     assert event.fields["user"] == "root"
     assert event.fields["src_ip"] == "203.0.113.9"
 
@@ -378,7 +379,8 @@ def test_pam_authentication_failure_without_rhost():
 
 def test_pam_more_authentication_failures():
     fields = fields_of(
-        "PAM 5 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.9  user=root"
+        "PAM 5 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= "
+        "rhost=203.0.113.9  user=root"
     )
     assert fields["attempts"] == 5
     assert fields["src_ip"] == "203.0.113.9"

@@ -131,8 +131,8 @@ def test_unknown_modifier_points_at_its_line(tmp_path: Path) -> None:
 
 
 def test_invalid_regex_and_undefined_condition_are_reported(tmp_path: Path) -> None:
-    bad_regex = rule_file(tmp_path, "sel:\n  user|re: '(unclosed'\ncondition: sel", name="a.yml")
-    bad_condition = rule_file(tmp_path, "sel:\n  user: a\ncondition: sel and other", name="b.yml",
+    rule_file(tmp_path, "sel:\n  user|re: '(unclosed'\ncondition: sel", name="a.yml")
+    rule_file(tmp_path, "sel:\n  user: a\ncondition: sel and other", name="b.yml",
                               rule_id="5f0b7c9e-1111-4222-8333-944455556667")
     errors = {Path(error.path).name: error for error in load_rules([tmp_path]).errors}
     assert "invalid" in errors["a.yml"].reason.lower()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 from sigma.collection import SigmaCollection
 
 from seccenter.detect.sigma import RuleSet, load_rules
@@ -16,6 +18,8 @@ RULES_DIR = ROOT / "rules" / "sigma"
 SAMPLES_DIR = ROOT / "seccenter" / "samples"
 
 LEVELS = {"informational", "low", "medium", "high", "critical"}
+REQUIRED_KEYS = {"title", "id", "status", "description", "author", "date", "logsource", "detection",
+                 "falsepositives", "level", "tags"}
 TECHNIQUE_TAG = re.compile(r"^attack\.t\d{4}(\.\d{3})?$")
 
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:132.0) Gecko/20100101 Firefox/132.0"
@@ -88,8 +92,8 @@ CASES: dict[str, tuple[str, str, str]] = {
     ),
     "linux_auth_user_created.yml": (
         "auth",
-        auth("useradd[2639]: new user: name=sysupdate, UID=1004, GID=1004, home=/home/sysupdate, shell=/bin/bash, "
-             "from=/dev/pts/1"),
+        auth("useradd[2639]: new user: name=sysupdate, UID=1004, GID=1004, home=/home/sysupdate, "
+             "shell=/bin/bash, from=/dev/pts/1"),
         auth("useradd[2482]: new user: name=_chrony, UID=110, GID=118, home=/var/lib/chrony, "
              "shell=/usr/sbin/nologin, from=none", host="rathaus-db01"),
     ),
@@ -166,8 +170,14 @@ VARIANTS: list[tuple[str, str, str, bool]] = [
     ("linux_auth_ssh_root_login_failed.yml", "auth",
      auth("sshd[2509]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= "
           "rhost=173.234.31.186  user=root"), True),
-    ("linux_auth_ssh_invalid_user.yml", "auth", auth("sshd[2517]: Invalid user oracle from 203.0.113.7 port 41419"),
-     True),
+    ("linux_auth_ssh_root_login_failed.yml", "auth",
+     auth("sshd(pam_unix)[2509]: authentication failure; logname= uid=0 euid=0 tty=ssh ruser= "
+          "rhost=203.0.113.7  user=root"), True),
+    ("linux_auth_ssh_root_login_failed.yml", "auth",
+     auth("sshd[2509]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= "
+          "rhost=10.20.1.15  user=alice"), False),
+    ("linux_auth_ssh_invalid_user.yml", "auth",
+     auth("sshd[2517]: Invalid user oracle from 203.0.113.7 port 41419"), True),
     ("linux_auth_ssh_invalid_user.yml", "auth",
      auth("sshd[2509]: Failed password for root from 203.0.113.7 port 39315 ssh2"), False),
     ("linux_auth_sudo_shell.yml", "auth",
@@ -176,13 +186,20 @@ VARIANTS: list[tuple[str, str, str, bool]] = [
      auth("sudo[2637]: jwagner : TTY=pts/0 ; PWD=/tmp ; USER=root ; "
           "COMMAND=/usr/bin/python3 -c import pty;pty.spawn(\"/bin/sh\")"), True),
     ("linux_auth_sudo_shell.yml", "auth",
-     auth("sudo[2630]: webadmin : 3 incorrect password attempts ; TTY=pts/1 ; PWD=/home/webadmin ; USER=root ; "
-          "COMMAND=/bin/bash"), False),
+     auth("sudo[2630]: webadmin : 3 incorrect password attempts ; TTY=pts/1 ; PWD=/home/webadmin ; "
+          "USER=root ; COMMAND=/bin/bash"), False),
     ("linux_auth_sudo_shell.yml", "auth",
-     auth("sudo[2637]: alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/ssh backup01"), False),
+     auth("sudo[2637]: alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/ssh backup01"),
+     False),
     ("linux_auth_su_failed.yml", "auth",
-     auth("su[2710]: pam_unix(su:auth): authentication failure; logname=praktikant uid=1005 euid=0 tty=/dev/pts/2 "
+     auth("su[2710]: pam_unix(su:auth): authentication failure; logname=praktikant uid=1005 euid=0 "
+          "tty=/dev/pts/2 ruser=praktikant rhost=  user=root"), True),
+    ("linux_auth_su_failed.yml", "auth",
+     auth("su(pam_unix)[2710]: authentication failure; logname=praktikant uid=1005 euid=0 tty=pts/2 "
           "ruser=praktikant rhost=  user=root"), True),
+    ("linux_auth_su_failed.yml", "auth",
+     auth("sudo[2630]: pam_unix(sudo:auth): authentication failure; logname=alice uid=1000 euid=0 "
+          "tty=/dev/pts/0 ruser=alice rhost=  user=alice"), False),
     ("linux_auth_su_failed.yml", "auth",
      auth("sshd[2509]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= "
           "rhost=203.0.113.7  user=root"), False),
@@ -190,12 +207,14 @@ VARIANTS: list[tuple[str, str, str, bool]] = [
      auth("usermod[2654]: add 'sysupdate' to shadow group 'sudo'"), True),
     ("web_sqli_attempt.yml", "access",
      web("/buergerservice/termin/details?id=4711%27%20AND%206232%3D6232%20AND%20%27wbOl%27%3D%27wbOl"), True),
-    ("web_sqli_attempt.yml", "access", web("/buergerservice/termin/details?id=4711%20AND%20SLEEP%285%29"), True),
+    ("web_sqli_attempt.yml", "access",
+     web("/buergerservice/termin/details?id=4711%20AND%20SLEEP%285%29"), True),
     ("web_sqli_attempt.yml", "access", web("/veranstaltungen?monat=12&jahr=2026"), False),
     ("web_sqli_attempt.yml", "access", web("/suche?q=bus+and+bahn+linie+12"), False),
     ("web_path_traversal.yml", "access", web("/cgi-bin/.%2e/.%2e/.%2e/.%2e/etc/passwd", status=400), True),
     ("web_path_traversal.yml", "access", web("/static/css/main.css?v=3.2"), False),
-    ("web_xss_attempt.yml", "access", web("/suche?q=%22%3E%3Csvg%2Fonload%3Dalert(document.domain)%3E"), True),
+    ("web_xss_attempt.yml", "access",
+     web("/suche?q=%22%3E%3Csvg%2Fonload%3Dalert(document.domain)%3E"), True),
     ("web_scanner_user_agent.yml", "access",
      web("/", agent="sqlmap/1.8.11#stable (https://sqlmap.org)"), True),
     ("web_scanner_user_agent.yml", "access",
@@ -242,6 +261,20 @@ def test_rules_load_without_errors(ruleset: RuleSet) -> None:
     assert len(collection.rules) == len(rule_files())
 
 
+def test_rule_files_follow_team_conventions() -> None:
+    ids = set()
+    for name in rule_files():
+        rule = yaml.safe_load((RULES_DIR / name).read_text(encoding="utf-8"))
+        missing = REQUIRED_KEYS - rule.keys()
+        assert not missing, f"{name}: missing {sorted(missing)}"
+        assert rule["status"] == "experimental", name
+        assert rule["author"] == "seccenter team", name
+        assert rule["level"] in LEVELS, name
+        assert str(uuid.UUID(rule["id"])) == rule["id"], name
+        ids.add(rule["id"])
+    assert len(ids) == len(rule_files()), "rule ids must be unique"
+
+
 def test_rules_have_level_and_attack_tags(ruleset: RuleSet) -> None:
     for rule in ruleset.rules:
         name = Path(rule.path).name
@@ -252,7 +285,8 @@ def test_rules_have_level_and_attack_tags(ruleset: RuleSet) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_rule_fires_on_attack_line(name: str, tmp_path: Path, ruleset: RuleSet, rule_ids: dict[str, str]) -> None:
+def test_rule_fires_on_attack_line(name: str, tmp_path: Path, ruleset: RuleSet,
+                                   rule_ids: dict[str, str]) -> None:
     fmt, malicious, _benign = CASES[name]
     assert rule_ids[name] in fired(tmp_path, ruleset, fmt, malicious)
 
@@ -264,8 +298,10 @@ def test_rule_quiet_on_benign_line(name: str, tmp_path: Path, ruleset: RuleSet,
     assert rule_ids[name] not in fired(tmp_path, ruleset, fmt, benign)
 
 
-@pytest.mark.parametrize(("name", "fmt", "line", "expected"), VARIANTS,
-                         ids=[f"{name.removesuffix('.yml')}-{index}" for index, (name, *_) in enumerate(VARIANTS)])
+VARIANT_IDS = [f"{name.removesuffix('.yml')}-{index}" for index, (name, *_) in enumerate(VARIANTS)]
+
+
+@pytest.mark.parametrize(("name", "fmt", "line", "expected"), VARIANTS, ids=VARIANT_IDS)
 def test_rule_variants(name: str, fmt: str, line: str, expected: bool, tmp_path: Path, ruleset: RuleSet,
                        rule_ids: dict[str, str]) -> None:
     assert (rule_ids[name] in fired(tmp_path, ruleset, fmt, line)) is expected

@@ -11,7 +11,7 @@ from seccenter.events import Event, LogSource, Origin
 _QUOTED = r'"((?:[^"\\]|\\.)*)"'
 _LINE = re.compile(
     r"^(\S+) (\S+) (\S+) \[(\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] "
-    + _QUOTED + r" (\d{3}|-) (\d+|-)(?: " + _QUOTED + " " + _QUOTED + r")?(?P<extra>.*)$"
+    + _QUOTED + r" (\d{3}|-) (\d{1,20}|-)(?: " + _QUOTED + " " + _QUOTED + r")?(?P<extra>.*)$"
 )
 _REQUEST = re.compile(r"^([A-Za-z]+) (\S+)(?: (HTTP/[\d.]+))?$")
 
@@ -32,14 +32,15 @@ class AccessLogCollector(LineCollector):
         client, _ident, user, stamp, request, status, size, referer, agent, _extra = match.groups()
         try:
             time = self._time(stamp)
-        except (ValueError, KeyError) as error:
+        except (ValueError, KeyError, OverflowError) as error:
             raise LineRejected(f"invalid access log timestamp: {error}") from None
         fields: dict[str, object] = {"c-ip": client}
         if user != "-":
             fields["cs-username"] = user
         parts = _REQUEST.match(request)
         if parts is None:
-            fields["cs-request"] = request  # e.g. a TLS handshake sent to a plain-HTTP port
+            if request != "-":
+                fields["cs-request"] = request  # e.g. a TLS handshake sent to a plain-HTTP port
         else:
             method, target, version = parts.groups()
             stem, _, query = target.partition("?")

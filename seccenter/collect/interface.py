@@ -17,6 +17,9 @@ QUARANTINE_KEEP_BYTES = 64 << 10
 """How much of a malformed record the quarantine keeps; its full length is recorded beside it."""
 
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
 class CollectError(Exception):
     """A source could not be read at all (missing, unreadable, unknown format)."""
 
@@ -110,6 +113,7 @@ class LineCollector(Collector):
                     offset += len(more)
                     total += len(more)
                     if not more or more.endswith(b"\n"):
+                        total -= len(more) - len(more.rstrip(b"\r\n"))
                         break
                 position.offset, position.line = offset, line_no
                 yield Malformed(origin, f"line longer than {MAX_LINE_BYTES} bytes ({total} bytes)",
@@ -119,7 +123,8 @@ class LineCollector(Collector):
             position.offset, position.line = offset, line_no
             if not body.strip():
                 continue
+            text = decode_line(body[len(_UTF8_BOM):] if start == 0 and body.startswith(_UTF8_BOM) else body)
             try:
-                yield parse_line(decode_line(body), origin)
+                yield parse_line(text, origin)
             except LineRejected as rejected:
                 yield Malformed(origin, str(rejected), body[:QUARANTINE_KEEP_BYTES], len(body))

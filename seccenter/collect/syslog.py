@@ -17,7 +17,7 @@ _HEADER = re.compile(
     r" (?P<host>\S+) ?(?P<rest>.*)$",
     re.DOTALL,
 )
-_TAG = re.compile(r"^(?P<program>[^\s\[:]+)(?:\[(?P<pid>\d+)\])?: ?(?P<message>.*)$", re.DOTALL)
+_TAG = re.compile(r"^(?P<program>[^\s\[:]+)(?:\[(?P<pid>\d{1,10})\])?: ?(?P<message>.*)$", re.DOTALL)
 
 
 class SyslogCollector(LineCollector):
@@ -36,7 +36,7 @@ class SyslogCollector(LineCollector):
         bsd = header["bsd"]
         try:
             time = self._bsd_time(bsd) if bsd else self._iso_time(header["iso"])
-        except ValueError as error:
+        except (ValueError, OverflowError) as error:
             raise LineRejected(f"invalid syslog timestamp: {error}") from None
         fields: dict[str, object] = {"host": header["host"]}
         if header["pri"] is not None:

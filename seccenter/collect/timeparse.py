@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 MONTHS = {name: number for number, name in enumerate(
-    "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], start=1)}
 
 _CACHE_LIMIT = 4096
 
@@ -47,10 +47,14 @@ def rfc3164_converter(tz: tzinfo | None, year: int | None, now: datetime | None 
         if year is not None:
             return datetime(year, month, day, hour, minute, second, tzinfo=zone).astimezone(UTC)
         reference = now or datetime.now(UTC)
-        stamp = datetime(reference.year, month, day, hour, minute, second, tzinfo=zone)
-        if stamp - reference > timedelta(days=1):
-            stamp = stamp.replace(year=reference.year - 1)
-        return stamp.astimezone(UTC)
+        for candidate in range(reference.year, reference.year - 8, -1):
+            try:
+                stamp = datetime(candidate, month, day, hour, minute, second, tzinfo=zone)
+            except ValueError:  # Feb 29 outside a leap year: the line is from an earlier year
+                continue
+            if stamp - reference <= timedelta(days=1):
+                return stamp.astimezone(UTC)
+        raise ValueError(f"no year fits {text!r}")
 
     return convert
 

@@ -22,7 +22,8 @@ class FileState:
 
 def get_state(db: Database, path: str) -> FileState | None:
     row = db.execute(
-        "SELECT path, file_key, device, inode, fingerprint, format, offset, line FROM ingest_state WHERE path = ?", [path]
+        "SELECT path, file_key, device, inode, fingerprint, format, offset, line FROM ingest_state WHERE path = ?",
+        [path],
     ).fetchone()
     return FileState(*row) if row else None
 
@@ -34,6 +35,7 @@ def save_state(db: Database, state: FileState) -> None:
         " device = excluded.device,"
         " inode = excluded.inode, fingerprint = excluded.fingerprint, format = excluded.format,"
         " offset = excluded.offset, line = excluded.line, updated = excluded.updated",
-        [state.path, state.file_key, state.device, state.inode, state.fingerprint, state.format, state.offset, state.line,
+        [state.path, state.file_key, state.device, state.inode, state.fingerprint, state.format, state.offset,
+         state.line,
          datetime.now(UTC).isoformat()],
     )

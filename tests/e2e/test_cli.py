@@ -13,7 +13,8 @@ from seccenter.cli import main
 from seccenter.resources import sigma_rules
 
 FAILED_ROOT = "Nov  3 10:00:01 srv01 sshd[1234]: Failed password for root from 203.0.113.7 port 51234 ssh2\n"
-SQLI = ('198.51.100.7 - - [24/Nov/2026:09:12:01 +0100] "GET /api/v1/user?id=1%20UNION%20SELECT%20password%20FROM%20users HTTP/1.1" '
+SQLI = ('198.51.100.7 - - [24/Nov/2026:09:12:01 +0100] '
+        '"GET /api/v1/user?id=1%20UNION%20SELECT%20password%20FROM%20users HTTP/1.1" '
         '200 512 "-" "sqlmap/1.7.2#stable (https://sqlmap.org)"\n')
 
 
