@@ -20,7 +20,7 @@ from seccenter.detect.engine import Engine
 from seccenter.detect.sigma import RuleSet
 from seccenter.events import Event, Malformed
 from seccenter.store.alerts import insert_alerts
-from seccenter.store.events import event_id, insert_events, insert_malformed
+from seccenter.store.events import event_ids, insert_events, insert_malformed
 from seccenter.store.ingest_state import FileState, get_state, save_state
 
 BATCH_SIZE = 2000
@@ -216,9 +216,10 @@ def _ingest_file(db: Database, path: Path, engine: Engine, fmt: str | None, opti
             with db.atomic():
                 report.new_events += insert_events(db, events, file_key)
                 insert_malformed(db, malformed, file_key)
-                pairs = [(alert, event_id(db, key, file_key, alert.event.origin.offset))
-                         for alert in alerts]
-                report.alerts += insert_alerts(db, [(alert, ref) for alert, ref in pairs if ref is not None])
+                if alerts:
+                    ids = event_ids(db, key, file_key, alerts[0].event.origin.offset,
+                                    alerts[-1].event.origin.offset)
+                    report.alerts += insert_alerts(db, [(alert, ids[alert.event.origin.offset]) for alert in alerts])
                 save_state(db, FileState(key, file_key, info.st_dev, info.st_ino, fingerprint, collector.name,
                                          position.offset, position.line))
             events.clear()

@@ -48,12 +48,12 @@ class CompileError(ValueError):
 class Subject:
     """One event as the matchers see it, with per-event caches of lower-cased text."""
 
-    __slots__ = ("fields", "raw", "_lowered", "_raw_lower")
+    __slots__ = ("fields", "raw", "lowered", "_raw_lower")
 
     def __init__(self, fields: dict[str, Any], raw: str | bytes) -> None:
         self.fields = fields
         self.raw = raw
-        self._lowered: dict[str, Any] = {}
+        self.lowered: dict[str, Any] = {}
         self._raw_lower: str | None = None
 
     def text(self, name: str) -> Any:
@@ -64,7 +64,8 @@ class Subject:
         return [_as_text(item) for item in value] if isinstance(value, list) else _as_text(value)
 
     def lower(self, name: str) -> Any:
-        found = self._lowered.get(name, None)
+        """The field as lower-case text, computed once per event (``lowered`` is the cache)."""
+        found = self.lowered.get(name)
         if found is None:
             value = self.text(name)
             if value is _MISSING:
@@ -73,7 +74,7 @@ class Subject:
                 found = [item.lower() for item in value]
             else:
                 found = value.lower()
-            self._lowered[name] = found
+            self.lowered[name] = found
         return found
 
     def raw_lower(self) -> str:
@@ -119,7 +120,10 @@ def all_of(matchers: list[Matcher]) -> Matcher:
         return lambda subject: first(subject) and second(subject)
 
     def match_all(subject: Subject) -> bool:
-        return all(matcher(subject) for matcher in matchers)
+        for matcher in matchers:
+            if not matcher(subject):
+                return False
+        return True
 
     return match_all
 
@@ -132,7 +136,10 @@ def any_of(matchers: list[Matcher]) -> Matcher:
         return lambda subject: first(subject) or second(subject)
 
     def match_any(subject: Subject) -> bool:
-        return any(matcher(subject) for matcher in matchers)
+        for matcher in matchers:
+            if matcher(subject):
+                return True
+        return False
 
     return match_any
 
@@ -159,11 +166,22 @@ def _is_plain_string(value: Any) -> bool:
 
 
 def _field_from_test(field: str, test: TextTest, cased: bool) -> Matcher:
+    if cased:
+        def match_cased(subject: Subject) -> bool:
+            value = subject.text(field)
+            if value is _MISSING:
+                return False
+            if value.__class__ is list:
+                return any(test(item) for item in value)
+            return test(value)
+
+        return match_cased
+
     def match(subject: Subject) -> bool:
-        value = subject.text(field) if cased else subject.lower(field)
+        value = subject.lowered.get(field) or subject.lower(field)  # inlined cache hit: the hot path
         if value is _MISSING:
             return False
-        if isinstance(value, list):
+        if value.__class__ is list:
             return any(test(item) for item in value)
         return test(value)
 
@@ -356,13 +374,26 @@ def _combine(exact: set[str], prefixes: tuple[str, ...], suffixes: tuple[str, ..
             (infix,) = infixes
             tests.append(lambda text: infix in text)
         else:
-            tests.append(lambda text: any(infix in text for infix in infixes))
+            def contains_any(text: str) -> bool:
+                for infix in infixes:  # a plain loop: no generator per call on the hot path
+                    if infix in text:
+                        return True
+                return False
+
+            tests.append(contains_any)
     if globs:
         glob = re.compile("|".join(f"(?:{pattern})" for pattern in globs), re.DOTALL)
         tests.append(lambda text: glob.fullmatch(text) is not None)
     if len(tests) == 1:
         return tests[0]
-    return lambda text: any(test(text) for test in tests)
+
+    def any_test(text: str) -> bool:
+        for test in tests:
+            if test(text):
+                return True
+        return False
+
+    return any_test
 
 
 def _glob_regex(parts: list[Any], cased: bool) -> str:

@@ -30,10 +30,11 @@ def insert_events(db: Database, events: Sequence[Event], file_key: str) -> int:
     return db.conn.total_changes - before
 
 
-def event_id(db: Database, path: str, file_key: str, offset: int) -> int | None:
-    row = db.execute("SELECT id FROM events WHERE origin_path = ? AND origin_file = ? AND origin_offset = ?",
-                     [path, file_key, offset]).fetchone()
-    return row[0] if row else None
+def event_ids(db: Database, path: str, file_key: str, first: int, last: int) -> dict[int, int]:
+    """Event id by origin offset for the events of one file between two offsets (inclusive)."""
+    return dict(db.execute(
+        "SELECT origin_offset, id FROM events WHERE origin_path = ? AND origin_file = ?"
+        " AND origin_offset BETWEEN ? AND ?", [path, file_key, first, last]).fetchall())
 
 
 def insert_malformed(db: Database, records: Sequence[Malformed], file_key: str) -> int:
