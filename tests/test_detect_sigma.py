@@ -81,6 +81,9 @@ def matches(tmp_path: Path, detection: str, fields: dict, raw: str = "", logsour
     ("sel:\n  - user: a\n  - user: b\ncondition: sel", {"user": "b"}, True),
     ("sel:\n  user: a\n  pid: 1\ncondition: sel", {"user": "a", "pid": 2}, False),
     ("sel:\n  message|base64offset|contains: 'whoami'\ncondition: sel", {"message": "x d2hvYW1p y"}, True),
+    ("sel:\n  message|base64: 'whoami'\ncondition: sel", {"message": "d2hvYW1p"}, True),
+    ("sel:\n  message|base64: 'whoami'\ncondition: sel", {"message": "whoami"}, False),
+    ("sel:\n  message|wide|base64offset|contains: 'ping'\ncondition: sel", {"message": "-enc cABpAG4AZwA="}, True),
 ])
 def test_field_matching(tmp_path: Path, detection: str, fields: dict, expected: bool) -> None:
     assert matches(tmp_path, detection, fields) is expected

@@ -50,18 +50,31 @@ def _origin(origin: dict[str, Any]) -> str:
     return f"{name}:{origin['line']}" if origin.get("line") else f"{name}@{origin['offset']}"
 
 
+def event_summary(fields: dict[str, Any], raw: str | bytes | None) -> str:
+    """What happened, without the timestamp and host the other columns show: the message or the request."""
+    if fields.get("message"):
+        return str(fields["message"])
+    if fields.get("cs-uri-stem"):
+        query = fields.get("cs-uri-query")
+        return f"{fields.get('cs-method', '')} {fields['cs-uri-stem']}{'?' + str(query) if query else ''}".strip()
+    if isinstance(raw, bytes):
+        return raw.decode("latin-1")
+    return raw or ""
+
+
 def alerts_table(alerts: Iterable[dict[str, Any]], title: str = "Alerts") -> Table:
     table = Table(title=title, expand=True)
     table.add_column("time", no_wrap=True)
     table.add_column("level", no_wrap=True)
-    table.add_column("rule", ratio=2)
+    table.add_column("rule", ratio=2, min_width=20)
     table.add_column("source", no_wrap=True)
+    table.add_column("event", ratio=3, min_width=20, overflow="fold")
     table.add_column("origin", no_wrap=True, overflow="ellipsis")
-    table.add_column("event", ratio=3, no_wrap=True, overflow="ellipsis")
     for alert in alerts:
         table.add_row(local_time(alert["time"]), level_text(alert["level"]), safe(alert["rule_title"]),
-                      safe(alert.get("source_ip") or "-"), safe(_origin(alert["origin"])),
-                      safe(alert.get("raw") or "", limit=300))
+                      safe(alert.get("source_ip") or "-"),
+                      safe(event_summary(alert.get("fields") or {}, alert.get("raw")), limit=160),
+                      safe(_origin(alert["origin"])))
     return table
 
 

@@ -97,9 +97,9 @@ def test_ten_megabyte_line_is_quarantined_and_the_rest_read(runner: CliRunner, d
 
 def test_hostile_text_is_shown_literally(runner: CliRunner, db_path: Path, tmp_path: Path) -> None:
     log = tmp_path / "auth.log"
-    hostile_host = "[bold]x[/bold]\x1b[2J\x1b]0;pwn\x07"
-    log.write_text(f"Nov  3 10:00:01 {hostile_host} sshd[1]: Failed password for root from 203.0.113.7 port 1 "
-                   "ssh2\n")
+    hostile_user = "[bold]x[/bold]\x1b[2J\x1b]0;pwn\x07"
+    log.write_text(f"Nov  3 10:00:01 srv01 sshd[1]: Failed password for invalid user {hostile_user} from "
+                   "203.0.113.7 port 1 ssh2\n")
     assert invoke(runner, db_path, "ingest", str(log)).exit_code == 0
     for command in ("triage", "alerts"):
         screen = runner.invoke(main, ["--db", str(db_path), command], env={"COLUMNS": "250"}).output
