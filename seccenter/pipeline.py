@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
+import gzip
 import os
 import stat
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -13,18 +14,17 @@ from typing import Any, BinaryIO
 
 from sqlite_utils import Database
 
-from seccenter.collect import registry
-from seccenter.collect.interface import CollectError, CollectOptions, Collector, Position
+from seccenter.collect import registry, tail
+from seccenter.collect.interface import CollectOptions, Collector, Position
 from seccenter.detect.alert import Alert
 from seccenter.detect.engine import Engine
 from seccenter.detect.sigma import RuleSet
-from seccenter.events import Event, Malformed
+from seccenter.events import Event, Malformed, Origin
 from seccenter.store.alerts import insert_alerts
 from seccenter.store.events import event_ids, insert_events, insert_malformed
-from seccenter.store.ingest_state import FileState, get_state, save_state
+from seccenter.store.ingest_state import get_checkpoint, save_checkpoint
 
 BATCH_SIZE = 2000
-FINGERPRINT_BYTES = 1024
 
 
 @dataclass
@@ -95,21 +95,82 @@ def expand_paths(paths: Iterable[Path]) -> Iterator[Path | SourceReport]:
             yield SourceReport(str(path), error="not a regular file (FIFO, socket or device): skipped")
 
 
-def _choose_collector(head: bytes, fmt: str | None, options: CollectOptions | None) -> Collector:
-    if fmt is not None:
-        return registry.create(fmt, options)
-    collector = registry.sniff(head, options)
-    if collector is None:
-        raise CollectError("format not recognised (neither syslog nor an access log); name it with --format")
-    return collector
+GZIP_MAGIC = b"\x1f\x8b"
+COMPRESSION_ERRORS = (EOFError, OSError, zlib.error)
+"""What reading a damaged gzip stream raises (gzip.BadGzipFile is an OSError)."""
 
 
-def _open(path: Path, report: SourceReport) -> BinaryIO | None:
+@dataclass
+class Source:
+    """An opened input: the stream to parse (decompressed), what identifies the file, its collector."""
+
+    stream: BinaryIO
+    raw_head: bytes
+    info: os.stat_result
+    compressed: bool
+    collector: Collector | None = None
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+def _open(path: Path, report: SourceReport) -> Source | None:
+    """Open a file, transparently decompressing gzip; errors land in ``report``."""
     try:
-        return path.open("rb")
+        raw = path.open("rb")
     except OSError as error:
         report.error = error.strerror or str(error)
         return None
+    info = os.fstat(raw.fileno())
+    raw_head = raw.read(registry.SNIFF_BYTES)
+    raw.seek(0)
+    if raw_head.startswith(GZIP_MAGIC):
+        return Source(gzip.GzipFile(fileobj=raw, mode="rb"), raw_head, info, compressed=True)
+    return Source(raw, raw_head, info, compressed=False)
+
+
+def _choose_collector(source: Source, fmt: str | None, options: CollectOptions | None,
+                      report: SourceReport) -> bool:
+    """Pick the collector by name or by sniffing the (decompressed) head; False when there is none."""
+    try:
+        head = source.stream.read(registry.SNIFF_BYTES) if source.compressed else source.raw_head
+        source.stream.seek(0)
+    except COMPRESSION_ERRORS as error:
+        report.error = f"cannot decompress: {error}"
+        return False
+    if not head:
+        report.note = "empty file"
+        return False
+    if fmt is not None:
+        source.collector = registry.create(fmt, options)
+    else:
+        source.collector = registry.sniff(head, options)
+        if source.collector is None:
+            report.error = (f"format not recognised (none of: {', '.join(registry.COLLECTORS)}); "
+                            "name it with --format")
+            return False
+    report.format = source.collector.name
+    return True
+
+
+def _records(source: Source, path: str, position: Position, report: SourceReport) -> Iterator[Event | Malformed]:
+    """The collector's records; a damaged compressed stream ends them with one Malformed saying where."""
+    assert source.collector is not None
+    try:
+        yield from source.collector.parse(source.stream, path, position)
+    except COMPRESSION_ERRORS as error:
+        yield Malformed(Origin(path, position.offset, position.line + 1),
+                        f"compressed data damaged after {position.offset} decompressed bytes: {error}", b"")
+
+
+def _count(report: SourceReport, record: Event | Malformed) -> bool:
+    """Count a record in the report; True for an event."""
+    if isinstance(record, Malformed):
+        report.malformed += 1
+        report.malformed_reasons[record.reason] += 1
+        return False
+    report.events += 1
+    return True
 
 
 def detect_paths(paths: Iterable[Path], rules: RuleSet, fmt: str | None = None,
@@ -123,48 +184,19 @@ def detect_paths(paths: Iterable[Path], rules: RuleSet, fmt: str | None = None,
             reports.append(report)
         if isinstance(item, SourceReport):
             continue
-        stream = _open(item, report)
-        if stream is None:
+        source = _open(item, report)
+        if source is None:
             continue
-        with stream:
-            head = stream.read(registry.SNIFF_BYTES)
-            if not head:
-                report.note = "empty file"
+        try:
+            if not _choose_collector(source, fmt, options, report):
                 continue
-            try:
-                collector = _choose_collector(head, fmt, options)
-            except CollectError as error:
-                report.error = str(error)
-                continue
-            report.format = collector.name
-            stream.seek(0)
-            for record in collector.parse(stream, str(item), Position()):
-                if isinstance(record, Malformed):
-                    report.malformed += 1
-                    report.malformed_reasons[record.reason] += 1
-                    continue
-                report.events += 1
-                alerts = engine.match(record)
-                report.alerts += len(alerts)
-                yield from alerts
-
-
-def _fingerprint(head: bytes) -> str:
-    sample = head[:FINGERPRINT_BYTES]
-    return f"{len(sample)}:{hashlib.sha256(sample).hexdigest()}"
-
-
-def _fingerprint_matches(stored: str, head: bytes) -> bool:
-    length, _, _digest = stored.partition(":")
-    return length.isdigit() and _fingerprint(head[: int(length)]) == stored
-
-
-def _resume_position(state: FileState | None, info: os.stat_result, head: bytes) -> Position:
-    """Where to continue: the committed offset if this is the same file, not truncated; else the start."""
-    if (state is not None and state.device == info.st_dev and state.inode == info.st_ino
-            and info.st_size >= state.offset and _fingerprint_matches(state.fingerprint, head)):
-        return Position(state.offset, state.line)
-    return Position()
+            for record in _records(source, str(item), Position(), report):
+                if _count(report, record):
+                    alerts = engine.match(record)
+                    report.alerts += len(alerts)
+                    yield from alerts
+        finally:
+            source.close()
 
 
 def ingest(db: Database, paths: Iterable[Path], rules: RuleSet, fmt: str | None = None,
@@ -184,58 +216,60 @@ def _ingest_file(db: Database, path: Path, engine: Engine, fmt: str | None, opti
                  batch_size: int) -> SourceReport:
     key = str(path.resolve())
     report = SourceReport(str(path))
-    stream = _open(path, report)
-    if stream is None:
+    source = _open(path, report)
+    if source is None:
         return report
-    with stream:
-        info = os.fstat(stream.fileno())
-        head = stream.read(registry.SNIFF_BYTES)
-        if not head:
-            report.note = "empty file"
+    try:
+        checkpoint = get_checkpoint(db, key)
+        position = tail.resume(checkpoint, source.info, source.raw_head, source.compressed)
+        if position is None or checkpoint is None:
+            position, file_key = Position(), tail.new_file_key(source.info, source.raw_head)
+        else:
+            file_key = checkpoint.file_key
+            fmt = fmt or checkpoint.format
+        if not _choose_collector(source, fmt, options, report):
             return report
-        state = get_state(db, key)
-        position = _resume_position(state, info, head)
-        resumed = position.offset > 0 and state is not None
-        try:
-            collector = _choose_collector(head, fmt or (state.format if resumed else None), options)
-        except CollectError as error:
-            report.error = str(error)
-            return report
-        report.format = collector.name
-        if resumed and position.offset == info.st_size:
+        if position.offset and not source.compressed and position.offset == source.info.st_size:
             report.note = "no new data"
             return report
-        stream.seek(position.offset)
-        fingerprint = _fingerprint(head)
-        file_key = state.file_key if resumed else f"{info.st_dev}:{info.st_ino}:{fingerprint}"
-        events: list[Event] = []
-        malformed: list[Malformed] = []
-        alerts: list[Alert] = []
-
-        def flush() -> None:
-            with db.atomic():
-                report.new_events += insert_events(db, events, file_key)
-                insert_malformed(db, malformed, file_key)
-                if alerts:
-                    ids = event_ids(db, key, file_key, alerts[0].event.origin.offset,
-                                    alerts[-1].event.origin.offset)
-                    report.alerts += insert_alerts(db, [(alert, ids[alert.event.origin.offset]) for alert in alerts])
-                save_state(db, FileState(key, file_key, info.st_dev, info.st_ino, fingerprint, collector.name,
-                                         position.offset, position.line))
-            events.clear()
-            malformed.clear()
-            alerts.clear()
-
-        for record in collector.parse(stream, key, position):
-            if isinstance(record, Malformed):
-                malformed.append(record)
-                report.malformed += 1
-                report.malformed_reasons[record.reason] += 1
-            else:
-                events.append(record)
-                report.events += 1
-                alerts.extend(engine.match(record))
-            if len(events) + len(malformed) >= batch_size:
-                flush()
-        flush()
+        _ingest_records(db, source, key, file_key, position, engine, report, batch_size)
+    finally:
+        source.close()
     return report
+
+
+def _ingest_records(db: Database, source: Source, key: str, file_key: str, position: Position, engine: Engine,
+                    report: SourceReport, batch_size: int) -> None:
+    """Read from ``position`` on; each batch of events, alerts, quarantined records and the new position
+    is committed in one transaction, so a run killed at any point and re-run stores each event once."""
+    assert source.collector is not None
+    fingerprint = tail.fingerprint(source.raw_head)
+    events: list[Event] = []
+    malformed: list[Malformed] = []
+    alerts: list[Alert] = []
+
+    def flush() -> None:
+        with db.atomic():
+            report.new_events += insert_events(db, events, file_key)
+            insert_malformed(db, malformed, file_key)
+            if alerts:
+                ids = event_ids(db, key, file_key, alerts[0].event.origin.offset, alerts[-1].event.origin.offset)
+                report.alerts += insert_alerts(db, [(alert, ids[alert.event.origin.offset]) for alert in alerts])
+            save_checkpoint(db, key, tail.Checkpoint(
+                file_key, source.info.st_dev, source.info.st_ino, fingerprint, source.collector.name,
+                position.offset, position.line))
+        events.clear()
+        malformed.clear()
+        alerts.clear()
+
+    if position.offset:
+        source.stream.seek(position.offset)
+    for record in _records(source, key, position, report):
+        if _count(report, record):
+            events.append(record)
+            alerts.extend(engine.match(record))
+        else:
+            malformed.append(record)
+        if len(events) + len(malformed) >= batch_size:
+            flush()
+    flush()

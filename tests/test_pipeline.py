@@ -178,3 +178,57 @@ def test_openssh_corpus_ingests_without_malformed_lines_and_alerts(tmp_path: Pat
     assert (summary.total("new_events"), summary.total("malformed")) == (2000, 0)
     assert summary.total("alerts") > 100
     assert ingest(db, [log], rules).total("new_events") == 0
+
+
+def test_gzip_files_are_read_like_plain_ones_and_not_twice(tmp_path: Path, rules) -> None:
+    import gzip
+
+    log = tmp_path / "auth.log.2.gz"
+    log.write_bytes(gzip.compress(lines(FAILED_ROOT, 3).encode()))
+    db = open_db(tmp_path / "s.db")
+    first = ingest(db, [log], rules, options=OPTIONS)
+    assert (first.sources[0].format, first.total("new_events"), first.total("malformed")) == ("syslog", 3, 0)
+    assert ingest(db, [log], rules, options=OPTIONS).total("new_events") == 0
+    (row,) = list(db.query("SELECT origin_offset, origin_line FROM events ORDER BY id LIMIT 1"))
+    assert (row["origin_offset"], row["origin_line"]) == (0, 1)
+
+
+def test_truncated_gzip_keeps_what_was_readable_and_says_where_it_stopped(tmp_path: Path, rules) -> None:
+    import gzip
+
+    whole = gzip.compress(lines(FAILED_ROOT, 9).encode() * 200)
+    log = tmp_path / "auth.log.gz"
+    log.write_bytes(whole[: len(whole) // 2])
+    db = open_db(tmp_path / "s.db")
+    summary = ingest(db, [log], rules, options=OPTIONS)
+    assert summary.total("new_events") > 0 and summary.total("malformed") == 1
+    (reason,) = summary.sources[0].malformed_reasons
+    assert reason.startswith("compressed data damaged after")
+    (row,) = db["quarantine"].rows
+    assert row["origin_offset"] == summary.total("new_events") * len(FAILED_ROOT.format(n=0))
+
+
+def test_damaged_gzip_header_is_a_clear_error(tmp_path: Path, rules) -> None:
+    log = tmp_path / "auth.log.gz"
+    log.write_bytes(b"\x1f\x8b" + b"\xff" * 64)
+    summary = ingest(open_db(tmp_path / "s.db"), [log], rules, options=OPTIONS)
+    assert summary.nothing_read and summary.sources[0].error.startswith("cannot decompress")
+
+
+def test_unfinished_last_line_waits_when_following_a_growing_file(tmp_path: Path, rules) -> None:
+    log = tmp_path / "auth.log"
+    complete, partial = lines(BENIGN, 1), FAILED_ROOT.format(n=1)
+    log.write_text(complete + partial[:30])
+    db = open_db(tmp_path / "s.db")
+    following = CollectOptions(year=2026, wait_for_newline=True)
+    assert ingest(db, [log], rules, options=following).total("new_events") == 1
+    with log.open("a") as stream:
+        stream.write(partial[30:])
+    after = ingest(db, [log], rules, options=following)
+    assert (after.total("new_events"), after.total("malformed"), after.total("alerts")) == (1, 0, 1)
+
+
+def test_static_file_last_line_without_newline_is_read(tmp_path: Path, rules) -> None:
+    log = tmp_path / "auth.log"
+    log.write_text(lines(BENIGN, 1) + FAILED_ROOT.format(n=1).rstrip("\n"))
+    assert ingest(open_db(tmp_path / "s.db"), [log], rules, options=OPTIONS).total("new_events") == 2

@@ -34,6 +34,8 @@ class CollectOptions:
 
     tz: tzinfo | None = None
     year: int | None = None
+    wait_for_newline: bool = False
+    """Leave a last line without newline for the next run (a file still being written) instead of reading it."""
 
 
 @dataclass
@@ -97,11 +99,14 @@ class LineCollector(Collector):
     def parse(self, stream: BinaryIO, path: str, position: Position) -> Iterator[Event | Malformed]:
         readline = stream.readline
         parse_line = self.parse_line
+        wait_for_newline = self.options.wait_for_newline
         offset, line_no = position.offset, position.line
         while True:
             data = readline(MAX_LINE_BYTES)
             if not data:
                 return
+            if wait_for_newline and not data.endswith(b"\n") and len(data) < MAX_LINE_BYTES:
+                return  # the writer has not finished this line: it is read, whole, next time
             start = offset
             offset += len(data)
             line_no += 1

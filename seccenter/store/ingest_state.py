@@ -2,40 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
-
-@dataclass(frozen=True)
-class FileState:
-    path: str
-    file_key: str
-    device: int
-    inode: int
-    fingerprint: str
-    format: str
-    offset: int
-    line: int
+from seccenter.collect.tail import Checkpoint
 
 
-def get_state(db: Database, path: str) -> FileState | None:
+def get_checkpoint(db: Database, path: str) -> Checkpoint | None:
     row = db.execute(
-        "SELECT path, file_key, device, inode, fingerprint, format, offset, line FROM ingest_state WHERE path = ?",
-        [path],
+        "SELECT file_key, device, inode, fingerprint, format, offset, line FROM ingest_state WHERE path = ?", [path]
     ).fetchone()
-    return FileState(*row) if row else None
+    return Checkpoint(*row) if row else None
 
 
-def save_state(db: Database, state: FileState) -> None:
+def save_checkpoint(db: Database, path: str, checkpoint: Checkpoint) -> None:
     db.execute(
         "INSERT INTO ingest_state (path, file_key, device, inode, fingerprint, format, offset, line, updated)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET file_key = excluded.file_key,"
-        " device = excluded.device,"
-        " inode = excluded.inode, fingerprint = excluded.fingerprint, format = excluded.format,"
-        " offset = excluded.offset, line = excluded.line, updated = excluded.updated",
-        [state.path, state.file_key, state.device, state.inode, state.fingerprint, state.format, state.offset,
-         state.line,
-         datetime.now(UTC).isoformat()],
+        " device = excluded.device, inode = excluded.inode, fingerprint = excluded.fingerprint,"
+        " format = excluded.format, offset = excluded.offset, line = excluded.line, updated = excluded.updated",
+        [path, checkpoint.file_key, checkpoint.device, checkpoint.inode, checkpoint.fingerprint, checkpoint.format,
+         checkpoint.offset, checkpoint.line, datetime.now(UTC).isoformat()],
     )

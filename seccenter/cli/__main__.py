@@ -1,0 +1,3 @@
+from seccenter.cli import main
+
+main(prog_name="seccenter")
