@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -35,6 +36,24 @@ def event_ids(db: Database, path: str, file_key: str, first: int, last: int) -> 
     return dict(db.execute(
         "SELECT origin_offset, id FROM events WHERE origin_path = ? AND origin_file = ?"
         " AND origin_offset BETWEEN ? AND ?", [path, file_key, first, last]).fetchall())
+
+
+def iter_events(db: Database, since: datetime | None = None, batch: int = 5000) -> Iterator[dict[str, Any]]:
+    """Stored events, oldest first, read in batches so memory does not grow with the store."""
+    last_id, since_text = 0, since.astimezone(UTC).isoformat() if since else ""
+    while True:
+        rows = db.execute(
+            "SELECT id, time, source, product, category, service, fields, raw, origin_path, origin_offset,"
+            " origin_line FROM events WHERE id > ? AND time >= ? ORDER BY id LIMIT ?",
+            [last_id, since_text, batch]).fetchall()
+        if not rows:
+            return
+        for row in rows:
+            yield {"id": row[0], "time": row[1], "source": row[2],
+                   "logsource": {"product": row[3], "category": row[4], "service": row[5]},
+                   "fields": json.loads(row[6]), "raw": row[7],
+                   "origin": {"path": row[8], "offset": row[9], "line": row[10]}}
+        last_id = rows[-1][0]
 
 
 def insert_malformed(db: Database, records: Sequence[Malformed], file_key: str) -> int:
