@@ -31,7 +31,10 @@ def matches(tmp_path: Path, detection: str, fields: dict, raw: str = "", logsour
     ruleset = load_rules([rule_file(tmp_path, detection)])
     assert not ruleset.errors, ruleset.errors
     event = Event(datetime(2026, 11, 25, tzinfo=UTC), "test", logsource, fields, raw, Origin("t", 0, 1))
-    return bool(Engine(ruleset.rules).match(event))
+    generated = bool(Engine(ruleset.rules).match(event))
+    closures = bool(Engine(ruleset.rules, generate_code=False).match(event))
+    assert generated == closures, "generated code and closure matchers disagree"
+    return generated
 
 
 @pytest.mark.parametrize(("detection", "fields", "expected"), [

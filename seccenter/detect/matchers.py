@@ -12,6 +12,7 @@ import ipaddress
 import re
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sigma.conditions import (
@@ -155,9 +156,9 @@ def _compile_or_args(args: list[Any]) -> list[Matcher]:
             folded[(None, isinstance(arg.value, SigmaCasedString))].append(arg.value)
         else:
             others.append(compile_condition(arg))
-    for (field, cased), values in folded.items():
-        test = _string_list_test(values if field is not None else [_unanchored(v) for v in values], cased)
-        others.append(_keyword_from_test(test, cased) if field is None else _field_from_test(field, test, cased))
+    for (name, cased), values in folded.items():
+        test = _string_list_test(values if name is not None else [unanchored(v) for v in values], cased)
+        others.append(_keyword_from_test(test, cased) if name is None else _field_from_test(name, test, cased))
     return others
 
 
@@ -194,7 +195,7 @@ def _keyword_from_test(test: TextTest, cased: bool) -> Matcher:
     return lambda subject: test(subject.raw_lower())
 
 
-def _unanchored(value: SigmaString) -> SigmaString:
+def unanchored(value: SigmaString) -> SigmaString:
     """Keywords are searched for anywhere in the event, as full-text backends do: ``*value*``."""
     parts = list(value.s)
     if not parts or parts[0] is not SpecialChars.WILDCARD_MULTI:
@@ -219,21 +220,21 @@ def _field_matcher(field: str, value: Any) -> Matcher:
         return lambda subject: (subject.fields.get(field) is not None) == wanted
     if isinstance(value, SigmaFieldReference):
         return _field_reference(field, value)
-    return _field_from_test(field, _typed_test(value), cased=True)
+    return _field_from_test(field, typed_test(value), cased=True)
 
 
 def _keyword_matcher(value: Any) -> Matcher:
     if isinstance(value, SigmaString):
         cased = isinstance(value, SigmaCasedString)
-        return _keyword_from_test(_string_list_test([_unanchored(value)], cased), cased)
+        return _keyword_from_test(_string_list_test([unanchored(value)], cased), cased)
     if isinstance(value, SigmaExpansion):
         return any_of(_compile_or_args([ConditionValueExpression(item) for item in value.values]))
     if isinstance(value, SigmaRegularExpression | SigmaNumber):
-        return _keyword_from_test(_typed_test(value), cased=True)
+        return _keyword_from_test(typed_test(value), cased=True)
     raise CompileError(f"keyword values of type {type(value).__name__} are not supported")
 
 
-def _typed_test(value: Any) -> TextTest:
+def typed_test(value: Any) -> TextTest:
     if isinstance(value, SigmaRegularExpression):
         return _regex_test(value)
     if isinstance(value, SigmaBool):
@@ -317,14 +318,20 @@ def _field_reference(field: str, value: SigmaFieldReference) -> Matcher:
     return match
 
 
-def _string_list_test(values: list[SigmaString], cased: bool) -> TextTest:
-    """One test for OR-linked Sigma strings: equals / startswith / endswith / contains / glob."""
-    exact: set[str] = set()
-    prefixes: list[str] = []
-    suffixes: list[str] = []
-    infixes: list[str] = []
-    globs: list[str] = []
-    match_anything = False
+@dataclass
+class StringGroups:
+    """OR-linked Sigma strings sorted by the cheapest test that decides each."""
+
+    exact: set[str] = field(default_factory=set)
+    prefixes: list[str] = field(default_factory=list)
+    suffixes: list[str] = field(default_factory=list)
+    infixes: list[str] = field(default_factory=list)
+    globs: list[str] = field(default_factory=list)
+    anything: bool = False
+
+
+def classify_strings(values: list[SigmaString], cased: bool) -> StringGroups:
+    groups = StringGroups()
     for value in values:
         parts = value.s
         for part in parts:
@@ -334,25 +341,31 @@ def _string_list_test(values: list[SigmaString], cased: bool) -> TextTest:
         literal = "".join(plain) if cased else "".join(plain).lower()
         specials = [part for part in parts if not isinstance(part, str)]
         if not specials:
-            exact.add(literal)
+            groups.exact.add(literal)
         elif all(part is SpecialChars.WILDCARD_MULTI for part in specials) and len(plain) <= 1:
             starts = parts[0] is SpecialChars.WILDCARD_MULTI
             ends = parts[-1] is SpecialChars.WILDCARD_MULTI
             if not plain:
-                match_anything = True
+                groups.anything = True
             elif starts and ends and len(parts) == 3:
-                infixes.append(literal)
+                groups.infixes.append(literal)
             elif ends and len(parts) == 2:
-                prefixes.append(literal)
+                groups.prefixes.append(literal)
             elif starts and len(parts) == 2:
-                suffixes.append(literal)
+                groups.suffixes.append(literal)
             else:
-                globs.append(_glob_regex(parts, cased))
+                groups.globs.append(glob_regex(parts, cased))
         else:
-            globs.append(_glob_regex(parts, cased))
-    if match_anything:
+            groups.globs.append(glob_regex(parts, cased))
+    return groups
+
+
+def _string_list_test(values: list[SigmaString], cased: bool) -> TextTest:
+    """One test for OR-linked Sigma strings: equals / startswith / endswith / contains / glob."""
+    groups = classify_strings(values, cased)
+    if groups.anything:
         return lambda text: True
-    return _combine(exact, tuple(prefixes), tuple(suffixes), infixes, globs)
+    return _combine(groups.exact, tuple(groups.prefixes), tuple(groups.suffixes), groups.infixes, groups.globs)
 
 
 def _combine(exact: set[str], prefixes: tuple[str, ...], suffixes: tuple[str, ...],
@@ -396,7 +409,7 @@ def _combine(exact: set[str], prefixes: tuple[str, ...], suffixes: tuple[str, ..
     return any_test
 
 
-def _glob_regex(parts: list[Any], cased: bool) -> str:
+def glob_regex(parts: list[Any], cased: bool) -> str:
     pieces = []
     for part in parts:
         if part is SpecialChars.WILDCARD_MULTI:

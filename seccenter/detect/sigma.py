@@ -46,6 +46,8 @@ class CompiledRule:
     path: str
     line: int | None
     matcher: Matcher = field(compare=False, repr=False)
+    conditions: tuple[Any, ...] = field(default=(), compare=False, repr=False)
+    """pySigma condition trees (OR-linked), for compilers that want the structure, not the closure."""
 
     def matches(self, subject: Subject) -> bool:
         return self.matcher(subject)
@@ -122,15 +124,16 @@ def _compile(rule: Any, path: str, document: LineDict) -> CompiledRule | RuleErr
     if rule.id is None:
         return RuleError(path, document.line, "rule has no id")
     try:
-        trees = [condition.parsed for condition in rule.detection.parsed_condition]
-        matcher = any_of([compile_condition(tree) for tree in trees if tree is not None])
+        trees = [tree for tree in (condition.parsed for condition in rule.detection.parsed_condition)
+                 if tree is not None]
+        matcher = any_of([compile_condition(tree) for tree in trees])
     except (CompileError, sigma_errors.SigmaError) as error:
         return RuleError(path, _error_line(error, document), _reason(error))
     logsource = LogSource(rule.logsource.product, rule.logsource.category, rule.logsource.service)
     return CompiledRule(
         id=str(rule.id), title=rule.title, level=rule.level.name.lower() if rule.level else "informational",
         tags=tuple(str(tag) for tag in rule.tags), logsource=logsource, path=path,
-        line=document.line, matcher=matcher,
+        line=document.line, matcher=matcher, conditions=tuple(trees),
     )
 
 

@@ -1,0 +1,225 @@
+"""Compile all the rules of one logsource route into a single generated Python function.
+
+A closure per condition node costs a Python call per node per event; one generated function evaluates
+every rule of a route with inline expressions instead: each field the rules read is fetched and
+lower-cased once, string lists become ``in``/``startswith``/``endswith`` tests on tuples and sets, and
+only what has no cheap inline form (regular expressions, CIDR, numeric comparison) calls a helper.
+
+No rule text ever becomes source code: values and field names are passed in as constants (``K[n]``),
+the generated source only holds variable names, operators and indexes.
+
+Events whose fields hold lists (JSON arrays) take the closure matchers of ``matchers.py``, which know
+Sigma's any-element semantics; the generated code raises ``_NeedsClosures`` when it meets one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionNOT,
+    ConditionOR,
+    ConditionValueExpression,
+)
+from sigma.types import (
+    SigmaCasedString,
+    SigmaExists,
+    SigmaExpansion,
+    SigmaFieldReference,
+    SigmaNull,
+    SigmaString,
+)
+
+from seccenter.detect.matchers import StringGroups, Subject, classify_strings, typed_test, unanchored
+
+INLINE_INFIXES = 16
+"""Up to this many ``contains`` values are tested inline; longer lists go through one loop helper."""
+
+
+class _NeedsClosures(Exception):
+    """An event field holds a list: evaluate this event with the closure matchers."""
+
+
+def _lower_text(value: Any) -> str:
+    if value.__class__ is list:
+        raise _NeedsClosures
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value.__class__ is float and value.is_integer():
+        return str(int(value))
+    return str(value).lower()
+
+
+def _text(value: Any) -> str:
+    if value.__class__ is list:
+        raise _NeedsClosures
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value.__class__ is float and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _contains_any(text: str, infixes: tuple[str, ...]) -> bool:
+    for infix in infixes:
+        if infix in text:
+            return True
+    return False
+
+
+class _Emitter:
+    """Turns condition trees into expression source, collecting constants and the fields read."""
+
+    def __init__(self) -> None:
+        self.constants: list[Any] = []
+        self.lowered: dict[str, str] = {}
+        self.original: dict[str, str] = {}
+        self.uses_raw_lower = False
+        self.uses_raw = False
+
+    def const(self, value: Any) -> str:
+        self.constants.append(value)
+        return f"K[{len(self.constants) - 1}]"
+
+    def lower_var(self, field: str) -> str:
+        return self.lowered.setdefault(field, f"l{len(self.lowered)}")
+
+    def text_var(self, field: str) -> str:
+        return self.original.setdefault(field, f"t{len(self.original)}")
+
+    def expression(self, node: Any) -> str:
+        if isinstance(node, ConditionAND):
+            return "(" + " and ".join(self.expression(arg) for arg in node.args) + ")"
+        if isinstance(node, ConditionOR):
+            return "(" + " or ".join(self._or_args(node.args)) + ")"
+        if isinstance(node, ConditionNOT):
+            return f"(not {self.expression(node.args[0])})"
+        if isinstance(node, ConditionFieldEqualsValueExpression):
+            return self._field(node.field, node.value)
+        if isinstance(node, ConditionValueExpression):
+            return self._keyword(node.value)
+        raise TypeError(f"unsupported condition element {type(node).__name__}")
+
+    def _or_args(self, args: list[Any]) -> list[str]:
+        folded: dict[tuple[str | None, bool], list[SigmaString]] = {}
+        parts: list[str] = []
+        for arg in args:
+            if isinstance(arg, ConditionFieldEqualsValueExpression | ConditionValueExpression) and isinstance(
+                    arg.value, SigmaString) and not arg.value.contains_placeholder():
+                field = arg.field if isinstance(arg, ConditionFieldEqualsValueExpression) else None
+                folded.setdefault((field, isinstance(arg.value, SigmaCasedString)), []).append(arg.value)
+            else:
+                parts.append(self.expression(arg))
+        for (field, cased), values in folded.items():
+            parts.append(self._strings(field, values, cased))
+        return parts
+
+    def _strings(self, field: str | None, values: list[SigmaString], cased: bool) -> str:
+        if field is None:
+            values = [unanchored(value) for value in values]
+            if cased:
+                self.uses_raw = True
+                return self._string_tests("rt", classify_strings(values, True))
+            self.uses_raw_lower = True
+            return self._string_tests("rl", classify_strings(values, False))
+        var = self.text_var(field) if cased else self.lower_var(field)
+        return f"({var} is not None and {self._string_tests(var, classify_strings(values, cased))})"
+
+    def _string_tests(self, var: str, groups: StringGroups) -> str:
+        if groups.anything:
+            return "True"
+        tests: list[str] = []
+        if len(groups.exact) == 1:
+            tests.append(f"{var} == {self.const(next(iter(groups.exact)))}")
+        elif groups.exact:
+            tests.append(f"{var} in {self.const(frozenset(groups.exact))}")
+        if groups.prefixes:
+            tests.append(f"{var}.startswith({self.const(tuple(groups.prefixes))})")
+        if groups.suffixes:
+            tests.append(f"{var}.endswith({self.const(tuple(groups.suffixes))})")
+        if 0 < len(groups.infixes) <= INLINE_INFIXES:
+            tests.extend(f"{self.const(infix)} in {var}" for infix in groups.infixes)
+        elif groups.infixes:
+            tests.append(f"_contains_any({var}, {self.const(tuple(groups.infixes))})")
+        if groups.globs:
+            pattern = re.compile("|".join(f"(?:{glob})" for glob in groups.globs), re.DOTALL)
+            tests.append(f"{self.const(pattern)}.fullmatch({var}) is not None")
+        return tests[0] if len(tests) == 1 else "(" + " or ".join(tests) + ")"
+
+    def _field(self, field: str, value: Any) -> str:
+        if isinstance(value, SigmaString):
+            return self._strings(field, [value], isinstance(value, SigmaCasedString))
+        if isinstance(value, SigmaExpansion):
+            return "(" + " or ".join(self._or_args(
+                [ConditionFieldEqualsValueExpression(field, item) for item in value.values])) + ")"
+        if isinstance(value, SigmaNull):
+            return f"(get({self.const(field)}) in (None, ''))"
+        if isinstance(value, SigmaExists):
+            comparison = "is not" if value.exists else "is"
+            return f"(get({self.const(field)}) {comparison} None)"
+        if isinstance(value, SigmaFieldReference):
+            left, right = self.lower_var(field), self.lower_var(value.field)
+            test = "startswith" if value.starts_with else "endswith" if value.ends_with else None
+            comparison = f"{left}.{test}({right})" if test else f"{left} == {right}"
+            return f"({left} is not None and {right} is not None and {comparison})"
+        var = self.text_var(field)
+        return f"({var} is not None and {self.const(typed_test(value))}({var}))"
+
+    def _keyword(self, value: Any) -> str:
+        if isinstance(value, SigmaString):
+            return self._strings(None, [value], isinstance(value, SigmaCasedString))
+        if isinstance(value, SigmaExpansion):
+            return "(" + " or ".join(self._or_args([ConditionValueExpression(item) for item in value.values])) + ")"
+        self.uses_raw = True
+        return f"{self.const(typed_test(value))}(rt)"
+
+
+RouteMatcher = Callable[[dict[str, Any], "str | bytes"], list[int]]
+
+
+def compile_route(conditions: Sequence[Sequence[Any]], fallbacks: Sequence[Callable[[Subject], bool]]
+                  ) -> RouteMatcher:
+    """One function returning the indexes of the rules that match an event.
+
+    ``conditions[i]`` are rule i's condition trees (OR-linked); ``fallbacks[i]`` its closure matcher.
+    """
+    emitter = _Emitter()
+    checks = []
+    for index, trees in enumerate(conditions):
+        expression = " or ".join(emitter.expression(tree) for tree in trees) or "False"
+        checks.append(f"    if {expression}:\n        hits.append({index})")
+    prologue = ["    get = fields.get"]
+    for field, var in emitter.lowered.items():
+        prologue.append(f"    {var} = get({emitter.const(field)})")
+        prologue.append(f"    if {var} is not None:\n        {var} = {var}.lower() if {var}.__class__ is str "
+                        f"else _lower_text({var})")
+    for field, var in emitter.original.items():
+        prologue.append(f"    {var} = get({emitter.const(field)})")
+        prologue.append(f"    if {var} is not None and {var}.__class__ is not str:\n        {var} = _text({var})")
+    if emitter.uses_raw or emitter.uses_raw_lower:
+        prologue.append("    rt = raw if raw.__class__ is str else raw.decode('latin-1')")
+    if emitter.uses_raw_lower:
+        prologue.append("    rl = rt.lower()")
+    source = "def route(fields, raw):\n" + "\n".join(prologue) + "\n    hits = []\n" + "\n".join(checks) + \
+        "\n    return hits\n"
+    namespace: dict[str, Any] = {"K": tuple(emitter.constants), "_lower_text": _lower_text, "_text": _text,
+                                 "_contains_any": _contains_any}
+    exec(compile(source, "<seccenter rules>", "exec"), namespace)  # noqa: S102 - constants only, see docstring
+    generated = namespace["route"]
+
+    def match(fields: dict[str, Any], raw: str | bytes) -> list[int]:
+        try:
+            return generated(fields, raw)
+        except _NeedsClosures:
+            subject = Subject(fields, raw)
+            return [index for index, fallback in enumerate(fallbacks) if fallback(subject)]
+
+    return match
