@@ -16,6 +16,8 @@ def _json_default(value: object) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
+_encode_fields = json.JSONEncoder(default=_json_default, ensure_ascii=False, separators=(",", ":")).encode
+
 def insert_events(db: Database, events: Sequence[Event], file_key: str) -> int:
     """Insert events not stored yet (unique by path, file identity and offset); returns how many were new."""
     before = db.conn.total_changes
@@ -24,7 +26,7 @@ def insert_events(db: Database, events: Sequence[Event], file_key: str) -> int:
         " origin_path, origin_file, origin_offset, origin_line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(
             event.time.isoformat(), event.source, event.logsource.product, event.logsource.category,
-            event.logsource.service, json.dumps(event.fields, default=_json_default, ensure_ascii=False),
+            event.logsource.service, _encode_fields(event.fields),
             event.raw, event.origin.path, file_key, event.origin.offset, event.origin.line,
         ) for event in events],
     )
