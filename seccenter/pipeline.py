@@ -220,16 +220,17 @@ def _ingest_file(db: Database, path: Path, engine: Engine, fmt: str | None, opti
     if source is None:
         return report
     try:
+        if not _choose_collector(source, fmt, options, report):
+            return report
+        assert source.collector is not None
+        byte_offsets = source.collector.offsets_are_bytes and not source.compressed
         checkpoint = get_checkpoint(db, key)
-        position = tail.resume(checkpoint, source.info, source.raw_head, source.compressed)
+        position = tail.resume(checkpoint, source.info, source.raw_head, size_bounds_offset=byte_offsets)
         if position is None or checkpoint is None:
             position, file_key = Position(), tail.new_file_key(source.info, source.raw_head)
         else:
             file_key = checkpoint.file_key
-            fmt = fmt or checkpoint.format
-        if not _choose_collector(source, fmt, options, report):
-            return report
-        if position.offset and not source.compressed and position.offset == source.info.st_size:
+        if byte_offsets and position.offset and position.offset == source.info.st_size:
             report.note = "no new data"
             return report
         _ingest_records(db, source, key, file_key, position, engine, report, batch_size)
@@ -262,8 +263,6 @@ def _ingest_records(db: Database, source: Source, key: str, file_key: str, posit
         malformed.clear()
         alerts.clear()
 
-    if position.offset:
-        source.stream.seek(position.offset)
     for record in _records(source, key, position, report):
         if _count(report, record):
             events.append(record)

@@ -49,6 +49,8 @@ class Position:
 
 class Collector(ABC):
     name: str
+    offsets_are_bytes = True
+    """False for record-based formats (EVTX), whose ``Position.offset`` counts records, not bytes."""
 
     def __init__(self, options: CollectOptions | None = None) -> None:
         self.options = options or CollectOptions()
@@ -59,7 +61,7 @@ class Collector(ABC):
 
     @abstractmethod
     def parse(self, stream: BinaryIO, path: str, position: Position) -> Iterator[Event | Malformed]:
-        """Read from ``position`` to the end, advancing ``position`` past each record yielded."""
+        """Read from ``position`` to the end (seeking there first), advancing it past each record yielded."""
 
 
 def decode_line(data: bytes) -> str:
@@ -101,6 +103,8 @@ class LineCollector(Collector):
         parse_line = self.parse_line
         wait_for_newline = self.options.wait_for_newline
         offset, line_no = position.offset, position.line
+        if offset:
+            stream.seek(offset)
         while True:
             data = readline(MAX_LINE_BYTES)
             if not data:

@@ -45,13 +45,15 @@ def new_file_key(info: os.stat_result, head: bytes) -> str:
     return f"{info.st_dev}:{info.st_ino}:{fingerprint(head)}"
 
 
-def resume(checkpoint: Checkpoint | None, info: os.stat_result, head: bytes, compressed: bool = False
+def resume(checkpoint: Checkpoint | None, info: os.stat_result, head: bytes, size_bounds_offset: bool = True
            ) -> Position | None:
     """The position to continue from, or None when the file must be read from its start.
 
-    Offsets of compressed files count decompressed bytes, so their size says nothing about truncation.
+    ``size_bounds_offset`` is False where the offset does not count bytes of the file (decompressed bytes
+    of a gzip file, record numbers of an EVTX file): there the size says nothing about truncation.
     """
     if (checkpoint is not None and checkpoint.device == info.st_dev and checkpoint.inode == info.st_ino
-            and (compressed or info.st_size >= checkpoint.offset) and same_start(checkpoint.fingerprint, head)):
+            and (not size_bounds_offset or info.st_size >= checkpoint.offset)
+            and same_start(checkpoint.fingerprint, head)):
         return Position(checkpoint.offset, checkpoint.line)
     return None
