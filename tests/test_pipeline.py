@@ -232,3 +232,31 @@ def test_static_file_last_line_without_newline_is_read(tmp_path: Path, rules) ->
     log = tmp_path / "auth.log"
     log.write_text(lines(BENIGN, 1) + FAILED_ROOT.format(n=1).rstrip("\n"))
     assert ingest(open_db(tmp_path / "s.db"), [log], rules, options=OPTIONS).total("new_events") == 2
+
+
+def test_file_truncated_while_being_read_loses_nothing_on_the_next_run(tmp_path: Path, rules,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import seccenter.pipeline as pipeline_module
+
+    log = tmp_path / "auth.log"
+    log.write_text(lines(BENIGN, 6))
+    db = open_db(tmp_path / "s.db")
+    real_insert = pipeline_module.insert_events
+    truncated = []
+
+    def insert_then_truncate(db_, events, file_key):
+        if not truncated:  # copytruncate happens after the first batch: the writer starts over
+            truncated.append(True)
+            with log.open("r+") as stream:
+                stream.truncate(0)
+                stream.write(lines(FAILED_ROOT, 2))
+        return real_insert(db_, events, file_key)
+
+    monkeypatch.setattr(pipeline_module, "insert_events", insert_then_truncate)
+    first = ingest(db, [log], rules, options=OPTIONS, batch_size=2)
+    monkeypatch.undo()
+    second = ingest(db, [log], rules, options=OPTIONS)
+    assert first.total("new_events") >= 2
+    assert second.total("new_events") == 2 and second.total("alerts") >= 2
+    failed_root_rows = list(db.query("SELECT count(*) AS n FROM events WHERE raw LIKE '%Failed password%'"))
+    assert failed_root_rows[0]["n"] == 2
