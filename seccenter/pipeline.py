@@ -224,27 +224,30 @@ def _ingest_file(db: Database, path: Path, engine: Engine, fmt: str | None, opti
             return report
         assert source.collector is not None
         byte_offsets = source.collector.offsets_are_bytes and not source.compressed
+        identity = source.collector.identity(source.raw_head)
         checkpoint = get_checkpoint(db, key)
-        position = tail.resume(checkpoint, source.info, source.raw_head, size_bounds_offset=byte_offsets)
+        continues = checkpoint is None or source.collector.continues(source.raw_head, checkpoint.offset)
+        position = tail.resume(checkpoint, source.info, identity, size_bounds_offset=byte_offsets,
+                               continues=continues)
         if position is None or checkpoint is None:
-            position, file_key = Position(), tail.new_file_key(source.info, source.raw_head)
+            position, file_key = Position(), tail.new_file_key(source.info, identity)
         else:
             file_key = checkpoint.file_key
         if byte_offsets and position.offset and position.offset == source.info.st_size:
             report.note = "no new data"
             return report
-        _ingest_records(db, source, key, file_key, position, engine, report, batch_size)
+        _ingest_records(db, source, key, file_key, tail.fingerprint(identity), position, engine, report,
+                        batch_size)
     finally:
         source.close()
     return report
 
 
-def _ingest_records(db: Database, source: Source, key: str, file_key: str, position: Position, engine: Engine,
-                    report: SourceReport, batch_size: int) -> None:
+def _ingest_records(db: Database, source: Source, key: str, file_key: str, fingerprint: str, position: Position,
+                    engine: Engine, report: SourceReport, batch_size: int) -> None:
     """Read from ``position`` on; each batch of events, alerts, quarantined records and the new position
     is committed in one transaction, so a run killed at any point and re-run stores each event once."""
     assert source.collector is not None
-    fingerprint = tail.fingerprint(source.raw_head)
     events: list[Event] = []
     malformed: list[Malformed] = []
     alerts: list[Alert] = []

@@ -168,3 +168,17 @@ def test_unresolved_placeholder_is_a_clear_error(tmp_path: Path) -> None:
     path = rule_file(tmp_path, "sel:\n  user|expand: '%admins%'\ncondition: sel")
     (error,) = load_rules([path]).errors
     assert "%admins%" in error.reason
+
+
+def test_registry_event_rules_see_every_registry_category(tmp_path: Path) -> None:
+    detection = "sel:\n  TargetObject|contains: '\\\\Run\\\\'\ncondition: sel"
+    fields = {"TargetObject": "HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\evil"}
+    path = rule_file(tmp_path, detection, logsource="product: windows\n  category: registry_event")
+    engine = Engine(load_rules([path]).rules)
+    for category in ("registry_set", "registry_add", "registry_event"):
+        event = Event(datetime(2026, 11, 25, tzinfo=UTC), "evtx", LogSource("windows", category, "sysmon"), fields,
+                      "", Origin("t", 0))
+        assert engine.match(event), category
+    other = Event(datetime(2026, 11, 25, tzinfo=UTC), "evtx", LogSource("windows", "process_creation", "sysmon"),
+                  fields, "", Origin("t", 0))
+    assert not engine.match(other)

@@ -59,6 +59,14 @@ class Collector(ABC):
     def sniff(self, head: bytes) -> bool:
         """True when the first bytes of a source look like this format."""
 
+    def identity(self, head: bytes) -> bytes:
+        """The part of the first bytes that tells this file from the next one at the same path."""
+        return head
+
+    def continues(self, head: bytes, offset: int) -> bool:
+        """Whether a file that kept its identity can still be resumed at ``offset``."""
+        return True
+
     @abstractmethod
     def parse(self, stream: BinaryIO, path: str, position: Position) -> Iterator[Event | Malformed]:
         """Read from ``position`` to the end (seeking there first), advancing it past each record yielded."""

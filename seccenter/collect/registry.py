@@ -3,15 +3,35 @@
 from __future__ import annotations
 
 from seccenter.collect.access import AccessLogCollector
+from seccenter.collect.evtx import EvtxCollector
 from seccenter.collect.interface import CollectError, CollectOptions, Collector
+from seccenter.collect.journald import JournaldCollector
+from seccenter.collect.jsonlines import JsonLinesCollector
+from seccenter.collect.suricata import SuricataCollector
 from seccenter.collect.syslog import SyslogCollector
+from seccenter.collect.zeek import ZeekJsonCollector, ZeekTsvCollector
 
 COLLECTORS: dict[str, type[Collector]] = {
-    SyslogCollector.name: SyslogCollector,
-    AccessLogCollector.name: AccessLogCollector,
+    collector.name: collector
+    for collector in (
+        # sniffed in this order: the binary format by its magic, then the specific JSON shapes before
+        # generic JSON lines, then the text formats
+        EvtxCollector,
+        SuricataCollector,
+        ZeekJsonCollector,
+        JournaldCollector,
+        JsonLinesCollector,
+        ZeekTsvCollector,
+        SyslogCollector,
+        AccessLogCollector,
+    )
 }
 
-ALIASES = {"auth": "syslog", "rfc3164": "syslog", "apache": "access", "nginx": "access", "combined": "access"}
+ALIASES = {
+    "auth": "syslog", "rfc3164": "syslog", "rfc5424": "syslog", "apache": "access", "nginx": "access",
+    "combined": "access", "eve": "suricata", "json": "jsonl", "ndjson": "jsonl", "journal": "journald",
+    "zeek_tsv": "zeek", "bro": "zeek",
+}
 
 FORMAT_NAMES = sorted([*COLLECTORS, *ALIASES])
 

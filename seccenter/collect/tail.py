@@ -45,15 +45,16 @@ def new_file_key(info: os.stat_result, head: bytes) -> str:
     return f"{info.st_dev}:{info.st_ino}:{fingerprint(head)}"
 
 
-def resume(checkpoint: Checkpoint | None, info: os.stat_result, head: bytes, size_bounds_offset: bool = True
-           ) -> Position | None:
+def resume(checkpoint: Checkpoint | None, info: os.stat_result, head: bytes, size_bounds_offset: bool = True,
+           continues: bool = True) -> Position | None:
     """The position to continue from, or None when the file must be read from its start.
 
-    ``size_bounds_offset`` is False where the offset does not count bytes of the file (decompressed bytes
-    of a gzip file, record numbers of an EVTX file): there the size says nothing about truncation.
+    ``head`` is what identifies the file (``Collector.identity``). ``size_bounds_offset`` is False where
+    the offset does not count bytes of the file (decompressed bytes of a gzip file, record numbers of an
+    EVTX file): there the size says nothing about truncation. ``continues`` is the collector's own verdict.
     """
     if (checkpoint is not None and checkpoint.device == info.st_dev and checkpoint.inode == info.st_ino
             and (not size_bounds_offset or info.st_size >= checkpoint.offset)
-            and same_start(checkpoint.fingerprint, head)):
+            and same_start(checkpoint.fingerprint, head) and continues):
         return Position(checkpoint.offset, checkpoint.line)
     return None

@@ -16,7 +16,8 @@ def _json_default(value: object) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-_encode_fields = json.JSONEncoder(default=_json_default, ensure_ascii=False, separators=(",", ":")).encode
+# ASCII escapes: a lone surrogate from a JSON "\ud800" escape must not make the whole batch unstorable
+_encode_fields = json.JSONEncoder(default=_json_default, ensure_ascii=True, separators=(",", ":")).encode
 
 def insert_events(db: Database, events: Sequence[Event], file_key: str) -> int:
     """Insert events not stored yet (unique by path, file identity and offset); returns how many were new."""

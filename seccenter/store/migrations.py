@@ -33,4 +33,5 @@ def m001_events_alerts_state_quarantine(db: Database) -> None:
         "id": int, "origin_path": str, "origin_offset": int, "origin_line": int, "reason": str,
         "origin_file": str, "raw": bytes, "raw_length": int, "created": str,
     }, pk="id", not_null={"origin_path", "origin_file", "origin_offset", "reason"})
-    db["quarantine"].create_index(["origin_path", "origin_file", "origin_offset"], unique=True)
+    # the reason is part of the key: a record-based file can have two damaged spots after one good record
+    db["quarantine"].create_index(["origin_path", "origin_file", "origin_offset", "reason"], unique=True)
