@@ -234,3 +234,76 @@ def test_sniff_accepts_access_log_and_rejects_syslog():
     syslog = b"Nov  3 10:00:01 srv01 sshd[1234]: Accepted password for a from 1.2.3.4 port 1 ssh2\n" * 3
     assert AccessLogCollector().sniff(syslog) is False
     assert AccessLogCollector().sniff(bytes(range(256)) * 4) is False
+
+
+# --- vhost_combined (Apache's other_vhosts_access.log) ---------------------------------------------------
+
+VHOST = ('www.example.org:443 203.0.113.7 - alice [10/Oct/2026:13:55:36 -0700] "GET /login?next=/ HTTP/1.1" 302 0 '
+         '"https://www.example.org/" "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"')
+
+
+def test_vhost_combined_fields():
+    event = one(VHOST)
+    assert event.fields == {
+        "cs-host": "www.example.org",
+        "s-port": 443,
+        "c-ip": "203.0.113.7",
+        "cs-username": "alice",
+        "cs-method": "GET",
+        "cs-uri-stem": "/login",
+        "cs-uri-query": "next=/",
+        "cs-version": "HTTP/1.1",
+        "sc-status": 302,
+        "sc-bytes": 0,
+        "cs-referer": "https://www.example.org/",
+        "cs-user-agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+    }
+    assert isinstance(event.fields["s-port"], int)
+    assert event.time == datetime(2026, 10, 10, 20, 55, 36, tzinfo=UTC)
+    assert event.logsource == LogSource(category="webserver", service="access")
+    assert event.raw == VHOST
+
+
+def test_vhost_with_ipv6_client_and_without_referer_and_agent():
+    event = one('intranet.example.org:80 2001:db8::1 - - [10/Oct/2026:13:55:36 +0000] "GET / HTTP/1.1" 200 1')
+    assert event.fields["cs-host"] == "intranet.example.org"
+    assert event.fields["s-port"] == 80
+    assert event.fields["c-ip"] == "2001:db8::1"
+    assert "cs-user-agent" not in event.fields
+
+
+def test_vhost_given_as_bracketed_ipv6_address():
+    event = one('[2001:db8::80]:8080 192.0.2.1 - - [10/Oct/2026:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" "x"')
+    assert event.fields["cs-host"] == "2001:db8::80"
+    assert event.fields["s-port"] == 8080
+    assert event.fields["c-ip"] == "192.0.2.1"
+
+
+def test_common_and_combined_lines_have_no_vhost_fields():
+    for line in (COMMON, COMBINED, '2001:db8::1 - - [10/Oct/2026:13:55:36 +0000] "GET / HTTP/1.1" 200 1'):
+        fields = one(line).fields
+        assert "cs-host" not in fields
+        assert "s-port" not in fields
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'www.example.org 203.0.113.7 - - [10/Oct/2026:13:55:36 -0700] "GET / HTTP/1.1" 200 1',
+        'www.example.org:https 203.0.113.7 - - [10/Oct/2026:13:55:36 -0700] "GET / HTTP/1.1" 200 1',
+        'www.example.org:443 203.0.113.7 - - [10/Oct/2026:13:55:36] "GET / HTTP/1.1" 200 1',
+        'www.example.org:443 x 203.0.113.7 - - [10/Oct/2026:13:55:36 -0700] "GET / HTTP/1.1" 200 1',
+    ],
+    ids=["no-port", "named-port", "no-offset", "extra-token"],
+)
+def test_bad_vhost_lines_become_malformed(line):
+    records = parse_all(line.encode() + b"\n" + COMMON.encode() + b"\n")
+    assert [type(r) for r in records] == [Malformed, Event]
+    assert "vhost_combined" in records[0].reason
+
+
+def test_mixed_vhost_and_combined_file_and_sniff():
+    data = (VHOST + "\n" + COMBINED + "\n" + VHOST + "\n").encode()
+    records = parse_all(data)
+    assert [r.fields.get("cs-host") for r in records] == ["www.example.org", None, "www.example.org"]
+    assert AccessLogCollector().sniff(data) is True

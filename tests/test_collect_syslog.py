@@ -535,3 +535,19 @@ def test_sniff_accepts_priority_prefixed_syslog():
 )
 def test_sniff_rejects_other_formats(head):
     assert collector().sniff(head) is False
+
+
+def test_zone_less_times_use_the_local_offset_of_their_own_date(monkeypatch):
+    import time as time_module
+
+    from seccenter.collect.timeparse import rfc3164_converter
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time_module.tzset()
+    try:
+        convert = rfc3164_converter(None, 2026)
+        assert convert("Jan 15 12:00:00").hour == 11  # CET, UTC+1
+        assert convert("Jul 15 12:00:00").hour == 10  # CEST, UTC+2
+    finally:
+        monkeypatch.undo()
+        time_module.tzset()

@@ -68,3 +68,12 @@ def test_every_corpus_evtx_record_is_ingested_once(tmp_path: Path, corpus: Path)
     assert ingest(db, [corpus / "evtx"], rules).total("new_events") == 0
     channels = {json.loads(row["fields"]).get("Channel") for row in db["events"].rows}
     assert {"Security", "Microsoft-Windows-Sysmon/Operational"} <= channels
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("OpenSSH_2k.log", "syslog"), ("Linux_2k.log", "syslog"),
+                                           ("Apache_2k.log", "weberror")])
+def test_every_corpus_log_line_becomes_an_event(tmp_path: Path, corpus: Path, name: str, fmt: str) -> None:
+    path = corpus / "logs" / name
+    lines = sum(1 for line in path.read_bytes().splitlines() if line.strip())
+    summary = ingest(open_db(tmp_path / "s.db"), [path], load_rules([sigma_rules()]))
+    assert (summary.sources[0].format, summary.total("new_events"), summary.total("malformed")) == (fmt, lines, 0)

@@ -9,6 +9,7 @@ from seccenter.collect.journald import JournaldCollector
 from seccenter.collect.jsonlines import JsonLinesCollector
 from seccenter.collect.suricata import SuricataCollector
 from seccenter.collect.syslog import SyslogCollector
+from seccenter.collect.weberror import WebErrorCollector
 from seccenter.collect.zeek import ZeekJsonCollector, ZeekTsvCollector
 
 COLLECTORS: dict[str, type[Collector]] = {
@@ -24,13 +25,15 @@ COLLECTORS: dict[str, type[Collector]] = {
         ZeekTsvCollector,
         SyslogCollector,
         AccessLogCollector,
+        WebErrorCollector,
     )
 }
 
 ALIASES = {
     "auth": "syslog", "rfc3164": "syslog", "rfc5424": "syslog", "apache": "access", "nginx": "access",
     "combined": "access", "eve": "suricata", "json": "jsonl", "ndjson": "jsonl", "journal": "journald",
-    "zeek_tsv": "zeek", "bro": "zeek",
+    "zeek_tsv": "zeek", "bro": "zeek", "vhost_combined": "access", "apache-error": "weberror",
+    "nginx-error": "weberror", "error_log": "weberror",
 }
 
 FORMAT_NAMES = sorted([*COLLECTORS, *ALIASES])

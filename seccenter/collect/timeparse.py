@@ -27,9 +27,10 @@ class TimestampCache:
         return found
 
 
-def local_zone() -> tzinfo:
-    zone = datetime.now().astimezone().tzinfo
-    return zone if zone is not None else UTC
+def in_zone(stamp: datetime, tz: tzinfo | None) -> datetime:
+    """A zone-less time read in ``tz``, or without one in this machine's zone with the offset of its own
+    date (summer or winter time), not of today's."""
+    return stamp.replace(tzinfo=tz) if tz is not None else stamp.astimezone()
 
 
 def rfc3164_converter(tz: tzinfo | None, year: int | None, now: datetime | None = None):
@@ -38,18 +39,17 @@ def rfc3164_converter(tz: tzinfo | None, year: int | None, now: datetime | None 
     Without a configured year the current one is used, except that a date more than a day in the future
     belongs to last year (a December line read in January).
     """
-    zone = tz or local_zone()
 
     def convert(text: str) -> datetime:
         month = MONTHS[text[0:3]]
         day = int(text[4:6])
         hour, minute, second = int(text[7:9]), int(text[10:12]), int(text[13:15])
         if year is not None:
-            return datetime(year, month, day, hour, minute, second, tzinfo=zone).astimezone(UTC)
+            return in_zone(datetime(year, month, day, hour, minute, second), tz).astimezone(UTC)
         reference = now or datetime.now(UTC)
         for candidate in range(reference.year, reference.year - 8, -1):
             try:
-                stamp = datetime(candidate, month, day, hour, minute, second, tzinfo=zone)
+                stamp = in_zone(datetime(candidate, month, day, hour, minute, second), tz)
             except ValueError:  # Feb 29 outside a leap year: the line is from an earlier year
                 continue
             if stamp - reference <= timedelta(days=1):
@@ -63,7 +63,7 @@ def iso_to_utc(text: str, tz: tzinfo | None = None) -> datetime:
     """RFC 3339 / ISO 8601; a stamp without offset is read in ``tz`` (local zone by default)."""
     stamp = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=tz or local_zone())
+        stamp = in_zone(stamp, tz)
     return stamp.astimezone(UTC)
 
 
