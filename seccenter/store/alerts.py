@@ -11,6 +11,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from seccenter.detect.alert import Alert
+from seccenter.store.events import encode_json
 
 LEVELS = ("informational", "low", "medium", "high", "critical")
 
@@ -22,7 +23,7 @@ def insert_alerts(db: Database, alerts: Sequence[tuple[Alert, int]]) -> int:
     db.conn.executemany(
         "INSERT OR IGNORE INTO alerts (rule_id, rule_title, level, tags, event_id, time, source_ip, created,"
         " status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'new')",
-        [(alert.rule_id, alert.rule_title, alert.level, json.dumps(list(alert.tags)), event_id,
+        [(alert.rule_id, alert.rule_title, alert.level, encode_json(alert.tags), event_id,
           alert.time.isoformat(), alert.source_ip, now) for alert, event_id in alerts],
     )
     return db.conn.total_changes - before
