@@ -16,9 +16,11 @@ class LogSource:
     service: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Origin:
-    """Where an event (or a malformed record) was read: file path, byte offset, 1-based line."""
+    """Where an event (or a malformed record) was read: file path, byte offset, 1-based line.
+
+    Not frozen: one is made per line, and a frozen dataclass's constructor costs twice as much."""
 
     path: str
     offset: int

@@ -138,7 +138,7 @@ class LineCollector(Collector):
                 continue
             body = data.rstrip(b"\r\n")
             position.offset, position.line = offset, line_no
-            if not body.strip():
+            if not body or body.isspace():
                 continue
             text = decode_line(body[len(_UTF8_BOM):] if start == 0 and body.startswith(_UTF8_BOM) else body)
             try:

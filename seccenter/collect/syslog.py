@@ -15,14 +15,15 @@ from seccenter.events import Event, LogSource, Origin
 MAX_PRI = 191
 """Facility 23, severity 7: the largest priority RFC 3164 and RFC 5424 allow."""
 
-_HEADER = re.compile(
-    r"^(?:<(?P<pri>\d{1,3})>)?"
-    r"(?:(?P<bsd>(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d)"
-    r"|(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?))"
-    r" (?P<host>\S+) ?(?P<rest>.*)$",
+# Header and tag in one regex: one match per line on the common path. Without a "program[pid]:" tag the
+# whole rest of the line is the message.
+_LINE = re.compile(
+    r"(?:<(\d{1,3})>)?"
+    r"(?:((?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d)"
+    r"|(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?))"
+    r" (\S+) ?(?:([^\s\[:]+)(?:\[(\d{1,10})\])?: ?)?(.*)",
     re.DOTALL,
 )
-_TAG = re.compile(r"^(?P<program>[^\s\[:]+)(?:\[(?P<pid>\d{1,10})\])?: ?(?P<message>.*)$", re.DOTALL)
 
 # RFC 5424: "<PRI>VERSION " tells it apart (RFC 3164 and rsyslog stamps never have a number and a space right
 # after the priority); the six header fields are single tokens, "-" when nil.
@@ -51,35 +52,32 @@ class SyslogCollector(LineCollector):
         self._logsources: dict[str, LogSource] = {}
 
     def parse_line(self, text: str, origin: Origin) -> Event:
-        header = _HEADER.match(text)
+        header = _LINE.fullmatch(text)
         if header is None:
             # RFC 3164 and rsyslog lines go first and pay nothing for RFC 5424: its "<PRI>1 " never fits _HEADER.
             if text.startswith("<") and _looks_5424(text):
                 return self._parse_5424(text, origin)
             raise LineRejected("not a syslog line (RFC 3164 or RFC 3339 timestamp, host, message)")
-        bsd = header["bsd"]
+        pri, bsd, iso, host, process, pid, message = header.groups()
         try:
-            time = self._bsd_time(bsd) if bsd else self._iso_time(header["iso"])
+            time = self._bsd_time(bsd) if bsd else self._iso_time(iso)
         except (ValueError, OverflowError) as error:
             raise LineRejected(f"invalid syslog timestamp: {error}") from None
-        fields: dict[str, object] = {"host": header["host"]}
-        if header["pri"] is not None:
-            priority = int(header["pri"])
+        fields: dict[str, object] = {"host": host}
+        if pri is not None:
+            priority = int(pri)
             if priority > MAX_PRI:
                 raise LineRejected(f"invalid syslog priority <{priority}> (at most {MAX_PRI})")
             fields["facility"], fields["severity"] = priority >> 3, priority & 7
-        rest = header["rest"]
-        tag = _TAG.match(rest)
-        if tag is None:
-            fields["message"] = rest
-            program = None
-        else:
-            program = program_base(tag["program"])
-            fields["process"] = tag["program"]
-            if tag["pid"] is not None:
-                fields["pid"] = int(tag["pid"])
-            fields["message"] = tag["message"]
-            fields.update(auth_fields(program, tag["message"]))
+        program = None
+        if process is not None:
+            program = program_base(process)
+            fields["process"] = process
+            if pid is not None:
+                fields["pid"] = int(pid)
+        fields["message"] = message
+        if program is not None:
+            fields.update(auth_fields(program, message))
         return Event(time, self.name, self._logsource(program), fields, text, origin)
 
     def _parse_5424(self, text: str, origin: Origin) -> Event:
