@@ -182,3 +182,38 @@ def test_registry_event_rules_see_every_registry_category(tmp_path: Path) -> Non
     other = Event(datetime(2026, 11, 25, tzinfo=UTC), "evtx", LogSource("windows", "process_creation", "sysmon"),
                   fields, "", Origin("t", 0))
     assert not engine.match(other)
+
+
+@pytest.mark.parametrize(("detection", "fields", "expected"), [
+    ("sel:\n  UtcTime|hour: 3\ncondition: sel", {"UtcTime": "2026-11-01 03:15:00.000"}, True),
+    ("sel:\n  UtcTime|hour: 3\ncondition: sel", {"UtcTime": "2026-11-01 04:15:00.000"}, False),
+    ("sel:\n  ts|minute: 15\ncondition: sel", {"ts": "2026-11-01T03:15:00Z"}, True),
+    ("sel:\n  ts|day: 1\ncondition: sel", {"ts": 1793502900}, True),
+    ("sel:\n  ts|week: 44\ncondition: sel", {"ts": "2026-10-29T00:00:00+00:00"}, True),
+    ("sel:\n  ts|month: 11\ncondition: sel", {"ts": "not a time"}, False),
+    ("sel:\n  ts|year: 2026\ncondition: sel", {"ts": "2026-01-01"}, True),
+])
+def test_timestamp_part_modifiers(tmp_path: Path, detection: str, fields: dict, expected: bool) -> None:
+    assert matches(tmp_path, detection, fields) is expected
+
+
+def test_catastrophic_regex_runs_in_linear_time(tmp_path: Path) -> None:
+    import time
+
+    detection = "sel:\n  user|re: '^(a+)+$'\ncondition: sel"
+    started = time.perf_counter()
+    assert not matches(tmp_path, detection, {"user": "a" * 5000 + "!"})
+    assert matches(tmp_path, detection, {"user": "aaaa"})
+    assert time.perf_counter() - started < 5  # Python's re alone would not finish this in years
+
+
+def test_catastrophic_regex_the_linear_engine_cannot_run_is_rejected(tmp_path: Path) -> None:
+    path = rule_file(tmp_path, "sel:\n  user|re: '^(a+)+(?=b)'\ncondition: sel")
+    (error,) = load_rules([path]).errors
+    assert "exponential time" in error.reason and error.line == 12
+
+
+def test_safe_regex_with_lookahead_stays_on_python_re(tmp_path: Path) -> None:
+    detection = "sel:\n  command|re: 'bash(?! -c)'\ncondition: sel"
+    assert matches(tmp_path, detection, {"command": "/bin/bash -i"})
+    assert not matches(tmp_path, detection, {"command": "/bin/bash -c id"})

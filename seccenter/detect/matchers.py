@@ -13,6 +13,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sigma.conditions import (
@@ -36,8 +37,12 @@ from sigma.types import (
     SigmaNumber,
     SigmaRegularExpression,
     SigmaString,
+    SigmaTimestampPart,
     SpecialChars,
+    TimestampPart,
 )
+
+from seccenter.detect.regex import UnsafeRegex, compile_search
 
 _MISSING = object()
 
@@ -237,6 +242,8 @@ def _keyword_matcher(value: Any) -> Matcher:
 def typed_test(value: Any) -> TextTest:
     if isinstance(value, SigmaRegularExpression):
         return _regex_test(value)
+    if isinstance(value, SigmaTimestampPart):
+        return _timestamp_part_test(value)
     if isinstance(value, SigmaBool):
         wanted = "true" if value.boolean else "false"
         return lambda text: text.lower() == wanted
@@ -254,11 +261,36 @@ def _regex_test(value: SigmaRegularExpression) -> TextTest:
     for flag in value.flags:
         flags |= value.sigma_to_python_flags[flag]
     try:
-        pattern = re.compile(str(value.regexp), flags)
+        return compile_search(str(value.regexp), flags)
     except re.error as error:
         raise CompileError(f"invalid regular expression {str(value.regexp)!r}: {error}") from None
-    search = pattern.search
-    return lambda text: search(text) is not None
+    except UnsafeRegex as error:
+        raise CompileError(str(error)) from None
+
+
+_TIME_PARTS: dict[TimestampPart, Callable[[datetime], int]] = {
+    TimestampPart.MINUTE: lambda stamp: stamp.minute,
+    TimestampPart.HOUR: lambda stamp: stamp.hour,
+    TimestampPart.DAY: lambda stamp: stamp.day,
+    TimestampPart.WEEK: lambda stamp: stamp.isocalendar().week,
+    TimestampPart.MONTH: lambda stamp: stamp.month,
+    TimestampPart.YEAR: lambda stamp: stamp.year,
+}
+
+
+def _timestamp_part_test(value: SigmaTimestampPart) -> TextTest:
+    """``|hour: 3`` and friends: the field is a timestamp (ISO 8601 or epoch seconds), read in UTC."""
+    part, wanted = _TIME_PARTS[value.timestamp_part], value.number
+
+    def test(text: str) -> bool:
+        try:
+            stamp = (datetime.fromtimestamp(float(text), UTC) if text.replace(".", "", 1).isdigit()
+                     else datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text))
+        except (ValueError, OverflowError, OSError):
+            return False
+        return part(stamp) == wanted
+
+    return test
 
 
 def _number_test(number: int | float) -> TextTest:

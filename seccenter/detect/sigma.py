@@ -11,6 +11,8 @@ from typing import Any
 from sigma import exceptions as sigma_errors
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
+from sigma.policy import SigmaPolicy
+from sigma.policy.regex_engine import PythonRegexEngine
 from sigma.rule import SigmaRule
 
 from seccenter.detect.matchers import CompileError, Matcher, Subject, any_of, compile_condition
@@ -18,6 +20,10 @@ from seccenter.events import LogSource
 from seccenter.yamlfile import LineDict, YamlFileError, find_line, read_documents
 
 RULE_SUFFIXES = (".yml", ".yaml")
+
+PARSE_POLICY = SigmaPolicy(regex_engine=PythonRegexEngine())
+"""pySigma validates rule regexes with RE2 by default, which refuses look-around; seccenter decides itself
+which engine runs each pattern (detect/regex.py), so parsing only checks that Python can compile it."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +109,7 @@ def _load_file(path: Path) -> Iterator[CompiledRule | RuleError]:
         if not isinstance(document, dict):
             yield RuleError(name, None, f"a Sigma rule is a mapping, not {type(document).__name__}")
             return
-    collection = SigmaCollection.from_dicts(documents, collect_errors=True)
+    collection = SigmaCollection.from_dicts(documents, collect_errors=True, policy=PARSE_POLICY)
     rule_errors = {id(error) for rule in collection.rules for error in rule.errors}
     for error in collection.errors:
         if id(error) not in rule_errors:  # pySigma also lists each rule's own errors here
@@ -175,6 +181,8 @@ def _key_line(node: Any, token: str) -> int | None:
         return None
     for key, value in node.items():
         if isinstance(key, str) and (key == token or f"|{token}" in key):
+            return node.key_lines[key]
+        if value == token or (isinstance(value, list) and token in value):  # a value the message quotes
             return node.key_lines[key]
         line = _key_line(value, token)
         if line is not None:
