@@ -7,13 +7,14 @@ import click
 from rich.table import Table
 
 from seccenter.cli.options import json_option
+from seccenter.detect.convert import TARGETS, BackendUnavailable, convert_rules
 from seccenter.detect.sigma import load_rules
-from seccenter.report.terminal import make_console, safe
+from seccenter.report.terminal import make_console, safe, visible
 
 
 @click.group("rules")
 def command() -> None:
-    """Check Sigma rules."""
+    """Check Sigma rules, or convert them for a SIEM."""
 
 
 @command.command("check")
@@ -43,3 +44,35 @@ def check(paths: tuple[Path, ...], as_json: bool) -> None:
             console.print(table)
     if ruleset.errors:
         raise SystemExit(1)
+
+
+@command.command("convert")
+@click.option("--target", required=True, type=click.Choice(sorted(TARGETS)),
+              help="SIEM query language (its pySigma backend must be installed).")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@json_option
+def convert(target: str, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Convert Sigma rules into queries for a SIEM through the pySigma backends.
+
+    Rules that do not convert are listed on stderr; exits 1 when none converted.
+
+    Example: seccenter rules convert --target opensearch rules/sigma
+    """
+    try:
+        conversions = convert_rules(paths, target)
+    except BackendUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    converted = [conversion for conversion in conversions if conversion.error is None]
+    if as_json:
+        click.echo(json.dumps([conversion.to_dict() for conversion in conversions], indent=2))
+    else:
+        for conversion in converted:
+            click.echo(f"# {conversion.title} ({conversion.path})")
+            for query in conversion.queries:
+                click.echo(query)
+            click.echo()
+    for conversion in conversions:
+        if conversion.error is not None:
+            click.echo(f"not converted: {conversion.path}: {visible(conversion.error, limit=None)}", err=True)
+    if not converted:
+        raise click.ClickException(f"no rule converted for {target}")
