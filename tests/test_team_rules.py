@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
@@ -45,8 +46,47 @@ ACCEPTED_KEY = auth("sshd[2210]: Accepted publickey for alice from 10.20.1.15 po
 SUDO_BENIGN = auth("sudo[2334]:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; "
                    "COMMAND=/usr/bin/systemctl restart nginx")
 
+def windows(**fields: object) -> str:
+    """A Windows event as a flat JSON line (EventID, Channel, TimeCreated and the event data)."""
+    return json.dumps({"Computer": "rathaus-db01.rathaus.local", **fields})
+
+
+def sysmon_process(image: str, command_line: str) -> str:
+    return windows(TimeCreated="2026-11-24T10:00:00Z", EventID=1, Channel="Microsoft-Windows-Sysmon/Operational",
+                   Image=image, CommandLine=command_line, ParentImage="C:\\Windows\\System32\\cmd.exe")
+
+
+SQL_TOOLS = "C:\\Program Files\\Microsoft SQL Server\\Client SDK\\ODBC\\170\\Tools\\Binn\\"
+
 # rule file -> (format, line the rule must fire on, benign line of the same format it must not fire on)
 CASES: dict[str, tuple[str, str, str]] = {
+    "linux_gdpr_database_dump.yml": (
+        "auth",
+        auth("sudo[3121]:  webadmin : TTY=pts/1 ; PWD=/tmp ; USER=root ; COMMAND=/usr/bin/pg_dumpall -f /tmp/x"),
+        SUDO_BENIGN,
+    ),
+    "linux_gdpr_audit_logging_disabled.yml": (
+        "auth",
+        auth("sudo[3135]:  webadmin : TTY=pts/1 ; PWD=/tmp ; USER=root ; COMMAND=/usr/bin/systemctl stop auditd"),
+        auth("sudo[3135]:  alice : TTY=pts/1 ; PWD=/tmp ; USER=root ; COMMAND=/usr/bin/systemctl status auditd"),
+    ),
+    "win_gdpr_database_dump.yml": (
+        "jsonl",
+        sysmon_process(SQL_TOOLS + "bcp.exe", "bcp Melderegister.dbo.Einwohner out C:\\Users\\Public\\e.dat -c -T"),
+        sysmon_process(SQL_TOOLS + "sqlcmd.exe", 'sqlcmd -S localhost -Q "SELECT @@VERSION"'),
+    ),
+    "win_gdpr_personal_data_share_off_hours.yml": (
+        "jsonl",
+        windows(TimeCreated="2026-11-24T22:48:02Z", EventID=5140, Channel="Security", SubjectUserName="svc_backup",
+                ShareName="\\\\*\\Buergerdaten"),
+        windows(TimeCreated="2026-11-24T08:48:02Z", EventID=5140, Channel="Security", SubjectUserName="anna",
+                ShareName="\\\\*\\Buergerdaten"),
+    ),
+    "win_gdpr_event_log_cleared.yml": (
+        "jsonl",
+        windows(TimeCreated="2026-11-24T23:05:59Z", EventID=1102, Channel="Security", SubjectUserName="x"),
+        windows(TimeCreated="2026-11-24T23:05:59Z", EventID=4624, Channel="Security", TargetUserName="x"),
+    ),
     "linux_auth_ssh_root_login_failed.yml": (
         "auth",
         auth("sshd[2509]: Failed password for root from 203.0.113.7 port 39315 ssh2"),
@@ -242,7 +282,7 @@ def rule_ids(ruleset: RuleSet) -> dict[str, str]:
 
 
 def fired(tmp_path: Path, ruleset: RuleSet, fmt: str, line: str) -> set[str]:
-    log = tmp_path / ("auth.log" if fmt == "auth" else "access.log")
+    log = tmp_path / {"auth": "auth.log", "access": "access.log", "jsonl": "events.jsonl"}[fmt]
     log.write_text(line + "\n", encoding="utf-8")
     return {alert.rule_id for alert in detect_paths([log], ruleset, fmt=fmt)}
 
@@ -308,8 +348,8 @@ def test_rule_variants(name: str, fmt: str, line: str, expected: bool, tmp_path:
 
 
 def test_every_rule_fires_on_samples(ruleset: RuleSet, rule_ids: dict[str, str]) -> None:
-    samples = sorted(SAMPLES_DIR.glob("*.log"))
-    assert {path.name for path in samples} >= {"auth.log", "access.log"}
+    samples = sorted(path for path in SAMPLES_DIR.iterdir() if path.suffix in (".log", ".jsonl"))
+    assert {path.name for path in samples} >= {"auth.log", "access.log", "windows.jsonl"}
     seen = {alert.rule_id for alert in detect_paths(samples, ruleset)}
     silent = sorted(name for name, rule_id in rule_ids.items() if rule_id not in seen)
     assert silent == [], f"rules that never fire on {SAMPLES_DIR}: {silent}"

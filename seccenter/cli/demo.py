@@ -23,7 +23,8 @@ DEMO_YEAR = 2026
 @click.command("demo")
 @click.pass_context
 def command(ctx: click.Context) -> None:
-    """Ingest the bundled sample logs, detect with the bundled rules and show the triage screen.
+    """Ingest the bundled sample logs (Linux auth, web access, Windows events), detect with the bundled rules
+    and show the triage screen.
 
     Uses a temporary database unless --db or SECCENTER_DB names one.
 
@@ -36,7 +37,7 @@ def command(ctx: click.Context) -> None:
     with tempfile.TemporaryDirectory(prefix="seccenter-demo-") as scratch:
         db = app.db() if explicit_db else open_db(Path(scratch) / "demo.db")
         ruleset = load_ruleset([sigma_rules()])
-        sources = sorted(samples().glob("*.log"))
+        sources = sorted(path for path in samples().iterdir() if path.suffix in (".log", ".jsonl"))
         summary = pipeline.ingest(db, sources, ruleset, options=CollectOptions(year=DEMO_YEAR))
         console = make_console()
         console.print(summary_table(summary))

@@ -20,7 +20,8 @@ the quarantine keeping it once per origin.
 
 Fields follow Sigma's names for Windows events: the System values ``EventID``, ``Channel``, ``Computer``,
 ``Provider_Name``, ``EventRecordID``, ``Level``, ``Task``, ``Keywords``, ``ProcessID``, ``ThreadID`` and
-``SecurityUserID``, and every ``EventData``/``UserData`` item at the top level under its own name. An item
+``SecurityUserID``, ``TimeCreated`` (ISO 8601, UTC, so rules can use the timestamp modifiers), and every
+``EventData``/``UserData`` item at the top level under its own name. An item
 whose name is one of the System fields keeps that System field and goes in as ``EventData_<name>`` (or
 ``UserData_<name>``). Unnamed ``<Data>`` values are kept as the list ``Data``. The logsource is product
 ``windows`` with Sigma's service for the channel and, for Sysmon and PowerShell events, Sigma's category.
@@ -74,7 +75,7 @@ _SPOOL_BYTES = 16 << 20
 
 SYSTEM_FIELDS = frozenset({
     "EventID", "Channel", "Computer", "Provider_Name", "EventRecordID", "Level", "Task", "Keywords",
-    "ProcessID", "ThreadID", "SecurityUserID",
+    "ProcessID", "ThreadID", "SecurityUserID", "TimeCreated",
 })
 
 _SERVICES: dict[str, str] = {channel.lower(): service for channel, service in {
@@ -544,6 +545,7 @@ class EvtxCollector(Collector):
             return _bad_record(origin, f"EVTX record {record_id} has no usable time", data)
         fields = event_fields(event)
         fields.setdefault("EventRecordID", record_id)
+        fields.setdefault("TimeCreated", time.isoformat())  # for Sigma's |hour, |day… modifiers
         return Event(time, self.name, self._logsource(fields), fields, data, origin)
 
     def _logsource(self, fields: dict[str, Any]) -> LogSource:
