@@ -177,7 +177,7 @@ def detect_paths(paths: Iterable[Path], rules: RuleSet, fmt: str | None = None,
                  options: CollectOptions | None = None,
                  reports: list[SourceReport] | None = None) -> Iterator[Alert]:
     """Stateless detection: parse each source and yield alerts; per-source reports go to ``reports``."""
-    engine = Engine(rules.rules)
+    engine = Engine(rules.runnable)
     for item in expand_paths(paths):
         report = item if isinstance(item, SourceReport) else SourceReport(str(item))
         if reports is not None:
@@ -202,7 +202,7 @@ def detect_paths(paths: Iterable[Path], rules: RuleSet, fmt: str | None = None,
 def ingest(db: Database, paths: Iterable[Path], rules: RuleSet, fmt: str | None = None,
            options: CollectOptions | None = None, batch_size: int = BATCH_SIZE) -> IngestSummary:
     """Read new data from every source, detect, and store events, alerts, malformed records and positions."""
-    engine = Engine(rules.rules)
+    engine = Engine(rules.runnable)
     summary = IngestSummary()
     for item in expand_paths(paths):
         if isinstance(item, SourceReport):

@@ -178,7 +178,8 @@ def test_evtx_dump_style_event_gets_windows_logsource():
             '{"SystemTime":"2026-11-01T10:00:00Z"}}},"EventData":{"NewProcessName":"C:\\\\x.exe"}}}')
     event = one(line)
     assert event.logsource == LogSource(product="windows", service="security")
-    assert event.fields["Event.EventData.NewProcessName"] == "C:\\x.exe"
+    assert event.fields["NewProcessName"] == "C:\\x.exe"  # the EVTX collector's names, not the nesting
+    assert event.fields["EventID"] == 4688 and event.fields["Channel"] == "Security"
 
 
 def test_event_id_without_channel_is_windows_without_service():
@@ -207,7 +208,9 @@ def test_windows_logsource_table(channel, service):
 def test_windows_logsource_sysmon_categories():
     assert windows_logsource("Microsoft-Windows-Sysmon/Operational", 3).category == "network_connection"
     assert windows_logsource("Microsoft-Windows-Sysmon/Operational", "22").category == "dns_query"
-    assert windows_logsource("Microsoft-Windows-Sysmon/Operational", 4).category is None
+    assert windows_logsource("Microsoft-Windows-Sysmon/Operational", 4).category == "sysmon_status"
+    assert windows_logsource("Microsoft-Windows-Sysmon/Operational", 12, "DeleteKey").category == "registry_delete"
+    assert windows_logsource("Microsoft-Windows-PowerShell/Operational", 4104).category == "ps_script"
     assert windows_logsource("Microsoft-Windows-Sysmon/Operational", "x").category is None
     assert windows_logsource("Security", 1).category is None
 

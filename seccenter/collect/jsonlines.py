@@ -18,8 +18,13 @@ else the local zone), except for the Windows fields 4–6, which Windows writes 
 above 1e11 milliseconds, above 1e14 microseconds, above 1e17 nanoseconds. PowerShell's ``/Date(ms)/`` is
 read too. When no field gives a time the event gets the time it was read (ingest time).
 
-Logsource: none, unless the object has ``Channel`` or ``EventID`` (also as ``Event.System.*``): then
-``windows_logsource`` (product ``windows``, service from the channel, category for Sysmon event ids).
+Logsource: none, unless the object has ``Channel`` or ``EventID``: then ``windows_logsource`` (product
+``windows``, service from the channel, category for Sysmon and PowerShell event ids), the same as the EVTX
+collector's. An ``evtx_dump``-style object (``{"Event": {"System": {...}, "EventData": {...}}}``) gets the
+EVTX collector's fields (``Image``, not ``Event.EventData.Image``), time and logsource.
+
+``JsonDocumentsCollector`` (format ``json``) reads JSON objects one after another, pretty-printed or not,
+and arrays of them (``evtx_dump -o json``, ``ConvertTo-Json``), each object as a JSON line would be read.
 
 The helpers here (``load_object``, ``flatten``, ``JsonObjectCollector``, the Sigma taxonomy mappers) are
 shared by the Suricata, Zeek and journald collectors.
@@ -27,15 +32,25 @@ shared by the Suricata, Zeek and journald collectors.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, BinaryIO
 
-from seccenter.collect.interface import LineCollector, LineRejected, decode_line
+from seccenter.collect.evtx import event_fields, parse_time, windows_category, windows_service
+from seccenter.collect.interface import (
+    MAX_LINE_BYTES,
+    QUARANTINE_KEEP_BYTES,
+    LineCollector,
+    LineRejected,
+    Position,
+    decode_line,
+)
 from seccenter.collect.timeparse import iso_to_utc
-from seccenter.events import Event, LogSource, Origin
+from seccenter.events import Event, LogSource, Malformed, Origin
 
 MAX_DEPTH = 64
 """Deepest nesting of objects/lists accepted; the top-level object is level 1."""
@@ -219,49 +234,17 @@ def event_time(fields: dict[str, Any], zone: tzinfo | None) -> datetime:
 
 # --- Windows logsource ----------------------------------------------------------------------------------
 
-_WINDOWS_SERVICES = {
-    "security": "security",
-    "system": "system",
-    "application": "application",
-    "microsoft-windows-sysmon/operational": "sysmon",
-    "microsoft-windows-powershell/operational": "powershell",
-    "powershellcore/operational": "powershell",
-    "windows powershell": "powershell-classic",
-    "microsoft-windows-taskscheduler/operational": "taskscheduler",
-    "microsoft-windows-wmi-activity/operational": "wmi",
-    "microsoft-windows-windows defender/operational": "windefend",
-    "microsoft-windows-ntlm/operational": "ntlm",
-    "microsoft-windows-bits-client/operational": "bits-client",
-    "microsoft-windows-codeintegrity/operational": "codeintegrity-operational",
-    "microsoft-windows-windows firewall with advanced security/firewall": "firewall-as",
-    "dns server": "dns-server",
-    "openssh/operational": "openssh",
-}
-"""Windows event log channel (case-folded) → Sigma service, as SigmaHQ's windows pipeline names them."""
-
-_SYSMON_CATEGORIES = {
-    1: "process_creation", 2: "file_change", 3: "network_connection", 5: "process_termination",
-    6: "driver_load", 7: "image_load", 8: "create_remote_thread", 9: "raw_access_thread", 10: "process_access",
-    11: "file_event", 12: "registry_event", 13: "registry_set", 14: "registry_rename", 15: "create_stream_hash",
-    17: "pipe_created", 18: "pipe_created", 19: "wmi_event", 20: "wmi_event", 21: "wmi_event", 22: "dns_query",
-    23: "file_delete", 25: "process_tampering", 26: "file_delete",
-}
-"""Sysmon event id → Sigma category (SigmaHQ's rules for Sysmon select on these, not on service sysmon)."""
-
 _WINDOWS_LOGSOURCES: dict[tuple[str | None, str | None], LogSource] = {}
 
 
-def windows_logsource(channel: Any, event_id: Any = None) -> LogSource:
-    """Sigma logsource of a Windows event: product ``windows``; service from the channel (Security → security,
-    System → system, Application → application, Sysmon → sysmon, PowerShell/Operational → powershell,
-    "Windows PowerShell" → powershell-classic, a few more; unknown → None); for Sysmon also the category."""
-    service = _WINDOWS_SERVICES.get(channel.casefold()) if isinstance(channel, str) else None
-    category = None
-    if service == "sysmon":
-        try:
-            category = _SYSMON_CATEGORIES.get(int(event_id))
-        except (TypeError, ValueError, OverflowError):
-            category = None
+def windows_logsource(channel: Any, event_id: Any = None, event_type: Any = None) -> LogSource:
+    """Sigma logsource of a Windows event, exactly as the EVTX collector gives it: product ``windows``, the
+    service for the channel and the category for Sysmon and PowerShell event ids (``evtx.windows_service`` and
+    ``evtx.windows_category``: one table for both collectors)."""
+    service = windows_service(channel) if isinstance(channel, str) else None
+    if isinstance(event_id, str) and event_id.strip().isdigit():
+        event_id = int(event_id)
+    category = windows_category(service, event_id, event_type) if service else None
     key = (service, category)
     found = _WINDOWS_LOGSOURCES.get(key)
     if found is None:
@@ -351,18 +334,159 @@ class JsonLinesCollector(JsonObjectCollector):
     name = "jsonl"
 
     def parse_line(self, text: str, origin: Origin) -> Event:
-        fields = flatten(load_object(text))
+        value = load_object(text)
+        windows = value.get("Event")
+        if windows.__class__ is dict and windows.get("System").__class__ is dict:
+            return self._windows_event(windows, text, origin)
+        fields = flatten(value)
         time = event_time(fields, self.options.tz)
         return Event(time, self.name, self._logsource(fields), fields, text, origin)
 
+    def _windows_event(self, event: dict[str, Any], text: str, origin: Origin) -> Event:
+        """An ``evtx_dump`` (or Get-WinEvent XML as JSON) record: the EVTX collector's fields and logsource."""
+        fields = {name: _list_items(value, 2) if value.__class__ is list else checked_scalar(value)
+                  for name, value in event_fields(event).items()}
+        created = event["System"].get("TimeCreated")
+        time = parse_time(created.get("#attributes", {}).get("SystemTime") if created.__class__ is dict else None)
+        if time is None:
+            time = event_time(fields, self.options.tz)
+        else:
+            fields.setdefault("TimeCreated", time.isoformat())
+        return Event(time, self.name, windows_logsource(fields.get("Channel"), fields.get("EventID"),
+                                                        fields.get("EventType")), fields, text, origin)
+
     @staticmethod
     def _logsource(fields: dict[str, Any]) -> LogSource:
-        for prefix in ("", "Event.System."):
-            channel = fields.get(prefix + "Channel")
-            event_id = fields.get(prefix + "EventID", fields.get(prefix + "EventID.#text"))
-            if channel is not None or event_id is not None:
-                return windows_logsource(channel, event_id)
+        channel = fields.get("Channel")
+        event_id = fields.get("EventID")
+        if channel is not None or event_id is not None:
+            return windows_logsource(channel, event_id, fields.get("EventType"))
         return _NO_LOGSOURCE
 
 
 _NO_LOGSOURCE = LogSource()
+
+
+_STRUCTURE = re.compile(rb'["{}\[\]]')
+_IN_STRING = re.compile(rb'["\\]')
+_EVTX_DUMP_HEADER = re.compile(rb"^\s*Record \d+\s*$")
+MAX_DOCUMENT_BYTES = 16 << 20
+"""A JSON object longer than this is quarantined (its start kept) instead of being held in memory whole."""
+
+
+class JsonDocumentsCollector(JsonLinesCollector):
+    """JSON objects one after another, pretty-printed or not, or arrays of them: ``evtx_dump -o json`` (also
+    with its ``Record N`` lines), SigmaHQ's regression samples, ``ConvertTo-Json`` exports.
+
+    Each object becomes one event exactly as a JSON line would (``JsonLinesCollector.parse_line``); an
+    array's items are the objects. ``Origin`` is the byte offset and line of the object's first byte. The
+    position advances past each top-level object, and past an array only when it is closed: an array read
+    half-way is read again from its start, and the store keeps each event once by its origin offset.
+    """
+
+    name = "json"
+
+    def sniff(self, head: bytes) -> bool:
+        if head.startswith(_UTF8_BOM):
+            head = head[len(_UTF8_BOM):]
+        text = head.lstrip()
+        if not text.startswith((b"{", b"[")) or b"\n" not in text.rstrip():
+            return False
+        for record in self.parse(io.BytesIO(head), "", Position()):
+            if isinstance(record, Event):
+                return True
+            if not record.reason.startswith("JSON cut short"):
+                return False
+        return re.match(rb'[\[{]\s*[{"]', text) is not None  # a first object longer than the head
+
+    def parse(self, stream: BinaryIO, path: str, position: Position) -> Iterator[Event | Malformed]:
+        offset, line_no = position.offset, position.line
+        if offset:
+            stream.seek(offset)
+        depth, in_string, top = 0, False, b""
+        start = start_line = 0  # where the object being read starts
+        buffer, buffer_at = bytearray(), offset  # the bytes read since ``buffer_at`` that may still be needed
+        too_long = False
+        while True:
+            data = stream.readline(MAX_LINE_BYTES)
+            if not data:
+                break
+            if self.options.wait_for_newline and not data.endswith(b"\n") and len(data) < MAX_LINE_BYTES:
+                break
+            base = offset
+            offset += len(data)
+            line_no += 1
+            if depth == 0 and not data.strip().strip(b"\xef\xbb\xbf"):
+                position.offset, position.line = offset, line_no
+                buffer.clear()
+                buffer_at = offset
+                continue
+            if depth == 0 and _EVTX_DUMP_HEADER.match(data):
+                position.offset, position.line = offset, line_no
+                buffer.clear()
+                buffer_at = offset
+                continue
+            if not too_long:
+                buffer += data
+            index = 0
+            while True:
+                if in_string:
+                    found = _IN_STRING.search(data, index)
+                    if found is None:
+                        break
+                    index = found.end() + (1 if found.group() == b"\\" else 0)
+                    in_string = found.group() != b'"'
+                    continue
+                found = _STRUCTURE.search(data, index)
+                if found is None:
+                    if depth == 0 and data[index:].strip(b" \t\r\n,\xef\xbb\xbf"):
+                        yield self._reject(path, base + index, line_no, data[index:], "not a JSON object or array")
+                        position.offset, position.line = offset, line_no
+                    break
+                char, at = found.group(), found.start()
+                index = found.end()
+                if char == b'"':
+                    in_string = True
+                elif char in b"{[":
+                    if depth == 0:
+                        top = char
+                        if data[:at].strip(b" \t\r\n,\xef\xbb\xbf"):
+                            yield self._reject(path, base, line_no, data[:at], "not a JSON object or array")
+                    if depth == (0 if top == b"{" else 1):
+                        start, start_line, too_long = base + at, line_no, False
+                        del buffer[:start - buffer_at]
+                        buffer_at = start
+                    depth += 1
+                else:
+                    depth -= 1
+                    if depth < 0:
+                        yield self._reject(path, base + at, line_no, data[at:], f"unmatched {char.decode()}")
+                        depth = 0
+                        continue
+                    end = base + found.end()
+                    if depth == (0 if top == b"{" else 1) and char == b"}":
+                        yield self._object(path, start, start_line, buffer[:end - buffer_at], too_long)
+                        del buffer[:end - buffer_at]
+                        buffer_at = end
+                    if depth == 0:  # a top-level object or array is complete
+                        position.offset, position.line = offset, line_no
+            if not too_long and len(buffer) > MAX_DOCUMENT_BYTES:
+                too_long = True
+                buffer = bytearray(buffer[:QUARANTINE_KEEP_BYTES])
+        if depth > 0 and not self.options.wait_for_newline:
+            yield self._reject(path, start, start_line, bytes(buffer[:QUARANTINE_KEEP_BYTES]),
+                               "JSON cut short at the end of the file")
+            position.offset, position.line = offset, line_no
+
+    def _object(self, path: str, start: int, line: int, data: bytearray, too_long: bool) -> Event | Malformed:
+        if too_long:
+            return self._reject(path, start, line, bytes(data), f"JSON object longer than {MAX_DOCUMENT_BYTES} bytes")
+        text = decode_line(bytes(data))
+        try:
+            return self.parse_line(text, Origin(path, start, line))
+        except LineRejected as rejected:
+            return self._reject(path, start, line, bytes(data), str(rejected))
+
+    @staticmethod
+    def _reject(path: str, offset: int, line: int, data: bytes, reason: str) -> Malformed:
+        return Malformed(Origin(path, offset, line), reason, data[:QUARANTINE_KEEP_BYTES], len(data))

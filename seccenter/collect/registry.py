@@ -6,7 +6,7 @@ from seccenter.collect.access import AccessLogCollector
 from seccenter.collect.evtx import EvtxCollector
 from seccenter.collect.interface import CollectError, CollectOptions, Collector
 from seccenter.collect.journald import JournaldCollector
-from seccenter.collect.jsonlines import JsonLinesCollector
+from seccenter.collect.jsonlines import JsonDocumentsCollector, JsonLinesCollector
 from seccenter.collect.suricata import SuricataCollector
 from seccenter.collect.syslog import SyslogCollector
 from seccenter.collect.weberror import WebErrorCollector
@@ -22,6 +22,7 @@ COLLECTORS: dict[str, type[Collector]] = {
         ZeekJsonCollector,
         JournaldCollector,
         JsonLinesCollector,
+        JsonDocumentsCollector,
         ZeekTsvCollector,
         SyslogCollector,
         AccessLogCollector,
@@ -31,7 +32,8 @@ COLLECTORS: dict[str, type[Collector]] = {
 
 ALIASES = {
     "auth": "syslog", "rfc3164": "syslog", "rfc5424": "syslog", "apache": "access", "nginx": "access",
-    "combined": "access", "eve": "suricata", "json": "jsonl", "ndjson": "jsonl", "journal": "journald",
+    "combined": "access", "eve": "suricata", "json-pretty": "json", "evtx_dump": "json", "ndjson": "jsonl",
+    "journal": "journald",
     "zeek_tsv": "zeek", "bro": "zeek", "vhost_combined": "access", "apache-error": "weberror",
     "nginx-error": "weberror", "error_log": "weberror",
 }

@@ -1,10 +1,16 @@
-"""Load Sigma rules with pySigma and compile each into a matcher; every failure keeps its file:line."""
+"""Load Sigma rules with pySigma and compile each into a matcher; every failure keeps its file:line.
+
+pySigma processing pipelines adapt the rules to the events as they are loaded (``RulePipeline``): one for all
+rules (none by default), and *source* pipelines that give a rule a second form for events that tell the same
+thing in other field names, such as Security 4688 for ``process_creation`` (``seccenter.detect.windows``).
+"""
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +19,12 @@ from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.policy import SigmaPolicy
 from sigma.policy.regex_engine import PythonRegexEngine
+from sigma.processing.pipeline import ProcessingPipeline
+from sigma.processing.transformations import ChangeLogsourceTransformation
 from sigma.rule import SigmaRule
 
 from seccenter.detect.matchers import CompileError, Matcher, Subject, any_of, compile_condition
+from seccenter.detect.windows import windows_audit_pipeline
 from seccenter.events import LogSource
 from seccenter.yamlfile import LineDict, YamlFileError, find_line, read_documents
 
@@ -54,6 +63,10 @@ class CompiledRule:
     matcher: Matcher = field(compare=False, repr=False)
     conditions: tuple[Any, ...] = field(default=(), compare=False, repr=False)
     """pySigma condition trees (OR-linked), for compilers that want the structure, not the closure."""
+    form: str | None = None
+    """The source pipeline that made this form of the rule (``windows-audit``); None for the rule as written."""
+    forms: tuple[CompiledRule, ...] = field(default=(), compare=False, repr=False)
+    """The rule's other forms, each for the events of one source pipeline, with its own logsource and matcher."""
 
     def matches(self, subject: Subject) -> bool:
         return self.matcher(subject)
@@ -62,7 +75,39 @@ class CompiledRule:
 @dataclass
 class RuleSet:
     rules: list[CompiledRule] = field(default_factory=list)
+    """One per Sigma rule, as written: what ``rules check`` counts."""
     errors: list[RuleError] = field(default_factory=list)
+    form_errors: list[RuleError] = field(default_factory=list)
+    """Forms a source pipeline claimed but could not make (e.g. a registry rule testing a field that Security
+    4657 lacks). The rule itself loaded; it only does not see that source's events."""
+
+    @property
+    def runnable(self) -> list[CompiledRule]:
+        """Every rule and every form of it: what an ``Engine`` runs (each form is routed to its own events)."""
+        return [form for rule in self.rules for form in (rule, *rule.forms)]
+
+
+@dataclass(frozen=True)
+class RulePipeline:
+    """pySigma processing pipelines applied to the rules as they are loaded.
+
+    ``common`` (optional) transforms every rule before it is compiled, e.g. a site's own field names from a
+    pipeline file (``ProcessingPipeline.from_yaml``); a rule it fails on is an error. Each of ``sources``
+    adapts rules to one kind of event whose fields are not Sigma's taxonomy. It *claims* a rule with a
+    ``ChangeLogsourceTransformation`` item whose rule conditions match the rule; a claimed rule gets a second
+    form, compiled from a copy the whole pipeline processed, routed by the logsource the pipeline gave it, with
+    the pipeline's ``name`` as its ``form``. A source pipeline that leaves a rule's logsource as it was makes no
+    form of it. pySigma keeps per-rule state in a pipeline: use one ``RulePipeline`` per ``load_rules`` call.
+    """
+
+    common: ProcessingPipeline | None = None
+    sources: tuple[ProcessingPipeline, ...] = ()
+
+
+def standard_pipeline() -> RulePipeline:
+    """What ``load_rules`` applies unless told otherwise: rules for Windows' generic process-creation and
+    registry categories also get a form for Security 4688/4657 (``seccenter.detect.windows``)."""
+    return RulePipeline(sources=(windows_audit_pipeline(),))
 
 
 def rule_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -74,12 +119,17 @@ def rule_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def load_rules(paths: Iterable[Path]) -> RuleSet:
-    """Load every rule below ``paths``; rules that fail are listed in ``errors``, never raised."""
+def load_rules(paths: Iterable[Path], pipeline: RulePipeline | None = None) -> RuleSet:
+    """Load every rule below ``paths``; rules that fail are listed in ``errors``, never raised.
+
+    ``pipeline`` adapts the rules to the events (``standard_pipeline()`` when None; ``RulePipeline()`` for the
+    rules exactly as written). Engines run ``RuleSet.runnable``, which holds the forms the pipeline made too.
+    """
     ruleset = RuleSet()
+    loader = _Loader(standard_pipeline() if pipeline is None else pipeline, ruleset.form_errors)
     seen_ids: dict[str, str] = {}
     for path in rule_files(paths):
-        for item in _load_file(path):
+        for item in _load_file(path, loader):
             if isinstance(item, RuleError):
                 ruleset.errors.append(item)
             elif item.id in seen_ids:
@@ -91,7 +141,7 @@ def load_rules(paths: Iterable[Path]) -> RuleSet:
     return ruleset
 
 
-def _load_file(path: Path) -> Iterator[CompiledRule | RuleError]:
+def _load_file(path: Path, loader: _Loader) -> Iterator[CompiledRule | RuleError]:
     name = str(path)
     if not path.exists():
         yield RuleError(name, None, "no such file or directory")
@@ -117,18 +167,77 @@ def _load_file(path: Path) -> Iterator[CompiledRule | RuleError]:
     rule_documents = [document for document in documents if document.get("action") not in ("global", "reset")]
     for index, rule in enumerate(collection.rules):
         document = rule_documents[index] if index < len(rule_documents) else documents[0]
-        yield _compile(rule, name, document)
+        yield loader.compile(rule, name, document)
 
 
-def _compile(rule: Any, path: str, document: LineDict) -> CompiledRule | RuleError:
-    if isinstance(rule, SigmaCorrelationRule):
-        return RuleError(path, find_line(document, "correlation"), "correlation rules are not supported yet")
-    if not isinstance(rule, SigmaRule):
-        return RuleError(path, document.line, f"unsupported Sigma document ({type(rule).__name__})")
-    if rule.errors:
-        return RuleError(path, _error_line(rule.errors[0], document), _reason(rule.errors[0]))
-    if rule.id is None:
-        return RuleError(path, document.line, "rule has no id")
+class _Loader:
+    """Compiles pySigma rules through one ``RulePipeline``; forms that fail go to ``form_errors``."""
+
+    def __init__(self, pipeline: RulePipeline, form_errors: list[RuleError]) -> None:
+        self.pipeline = pipeline
+        self.form_errors = form_errors
+        self._claims = [
+            (source, [item for item in source.items if isinstance(item.transformation, ChangeLogsourceTransformation)])
+            for source in pipeline.sources
+        ]
+
+    def compile(self, rule: Any, path: str, document: LineDict) -> CompiledRule | RuleError:
+        if isinstance(rule, SigmaCorrelationRule):
+            return RuleError(path, find_line(document, "correlation"), "correlation rules are not supported yet")
+        if not isinstance(rule, SigmaRule):
+            return RuleError(path, document.line, f"unsupported Sigma document ({type(rule).__name__})")
+        if rule.errors:
+            return RuleError(path, _error_line(rule.errors[0], document), _reason(rule.errors[0]))
+        if rule.id is None:
+            return RuleError(path, document.line, "rule has no id")
+        if self.pipeline.common is not None:
+            try:
+                self.pipeline.common.apply(rule)
+            except sigma_errors.SigmaError as error:
+                return RuleError(path, _error_line(error, document), _reason(error))
+        compiled = _compile(rule, path, document)
+        if isinstance(compiled, RuleError):
+            return compiled
+        forms = []
+        for source, items in self._claims:
+            if not _claims(items, rule):
+                continue
+            form = self._form(source, copy.deepcopy(rule), path, document)  # the source changes its copy
+            if isinstance(form, RuleError):
+                self.form_errors.append(form)
+            elif form is not None:
+                forms.append(form)
+        return replace(compiled, forms=tuple(forms)) if forms else compiled
+
+    @staticmethod
+    def _form(source: ProcessingPipeline, rule: SigmaRule, path: str,
+              document: LineDict) -> CompiledRule | RuleError | None:
+        before = rule.logsource
+        name = source.name or "pipeline"
+        try:
+            source.apply(rule)
+        except sigma_errors.SigmaError as error:
+            return RuleError(path, _error_line(error, document), f"no {name} form: {_reason(error)}")
+        if rule.logsource == before:
+            return None
+        form = _compile(rule, path, document, name)
+        if isinstance(form, RuleError):
+            return RuleError(form.path, form.line, f"no {name} form: {form.reason}")
+        return form
+
+
+def _claims(items: list[Any], rule: SigmaRule) -> bool:
+    """Whether one of a source pipeline's logsource-changing items would apply to the rule."""
+    for item in items:
+        try:
+            if item.match_rule_conditions(rule):
+                return True
+        except sigma_errors.SigmaError:
+            return True  # a condition that needs the pipeline's state: let the pipeline decide
+    return False
+
+
+def _compile(rule: SigmaRule, path: str, document: LineDict, form: str | None = None) -> CompiledRule | RuleError:
     try:
         trees = [tree for tree in (condition.parsed for condition in rule.detection.parsed_condition)
                  if tree is not None]
@@ -139,7 +248,7 @@ def _compile(rule: Any, path: str, document: LineDict) -> CompiledRule | RuleErr
     return CompiledRule(
         id=str(rule.id), title=rule.title, level=rule.level.name.lower() if rule.level else "informational",
         tags=tuple(str(tag) for tag in rule.tags), logsource=logsource, path=path,
-        line=document.line, matcher=matcher, conditions=tuple(trees),
+        line=document.line, matcher=matcher, conditions=tuple(trees), form=form,
     )
 
 
