@@ -17,10 +17,12 @@ from sqlite_utils import Database
 from seccenter.collect import registry, tail
 from seccenter.collect.interface import CollectOptions, Collector, Position
 from seccenter.detect.alert import Alert
+from seccenter.detect.correlation import CorrelationAlert, CorrelationEngine
 from seccenter.detect.engine import Engine
 from seccenter.detect.sigma import RuleSet
 from seccenter.events import Event, Malformed, Origin
-from seccenter.store.alerts import insert_alerts
+from seccenter.store.alerts import insert_alerts, insert_correlation_alerts
+from seccenter.store.correlation_state import load_state, save_state
 from seccenter.store.events import event_ids, insert_events, insert_malformed
 from seccenter.store.ingest_state import get_checkpoint, save_checkpoint
 
@@ -52,6 +54,7 @@ class SourceReport:
 @dataclass
 class IngestSummary:
     sources: list[SourceReport] = field(default_factory=list)
+    correlation_alerts: list[CorrelationAlert] = field(default_factory=list)
 
     def total(self, name: str) -> int:
         return sum(getattr(source, name) for source in self.sources)
@@ -68,6 +71,7 @@ class IngestSummary:
             "new_events": self.total("new_events"),
             "malformed": self.total("malformed"),
             "alerts": self.total("alerts"),
+            "correlation_alerts": [alert.to_dict() for alert in self.correlation_alerts],
             "errors": [{"path": s.path, "reason": s.error} for s in self.sources if s.error],
             "sources": [source.to_dict() for source in self.sources],
         }
@@ -175,9 +179,12 @@ def _count(report: SourceReport, record: Event | Malformed) -> bool:
 
 def detect_paths(paths: Iterable[Path], rules: RuleSet, fmt: str | None = None,
                  options: CollectOptions | None = None,
-                 reports: list[SourceReport] | None = None) -> Iterator[Alert]:
-    """Stateless detection: parse each source and yield alerts; per-source reports go to ``reports``."""
+                 reports: list[SourceReport] | None = None,
+                 correlated: list[CorrelationAlert] | None = None) -> Iterator[Alert]:
+    """Stateless detection: parse each source and yield alerts; per-source reports go to ``reports``,
+    correlation alerts (windows open only for this call) to ``correlated``."""
     engine = Engine(rules.runnable)
+    correlations = CorrelationEngine(rules.correlations)
     for item in expand_paths(paths):
         report = item if isinstance(item, SourceReport) else SourceReport(str(item))
         if reports is not None:
@@ -193,6 +200,11 @@ def detect_paths(paths: Iterable[Path], rules: RuleSet, fmt: str | None = None,
             for record in _records(source, str(item), Position(), report):
                 if _count(report, record):
                     alerts = engine.match(record)
+                    if alerts and correlations.rules:
+                        found = correlations.process_alerts(alerts)
+                        if correlated is not None:
+                            correlated.extend(found)
+                        alerts = [alert for alert in alerts if correlations.emits_base_alerts(alert.rule_id)]
                     report.alerts += len(alerts)
                     yield from alerts
         finally:
@@ -203,16 +215,19 @@ def ingest(db: Database, paths: Iterable[Path], rules: RuleSet, fmt: str | None 
            options: CollectOptions | None = None, batch_size: int = BATCH_SIZE) -> IngestSummary:
     """Read new data from every source, detect, and store events, alerts, malformed records and positions."""
     engine = Engine(rules.runnable)
+    correlations = CorrelationEngine(rules.correlations, state=load_state(db) if rules.correlations else None)
     summary = IngestSummary()
     for item in expand_paths(paths):
         if isinstance(item, SourceReport):
             summary.sources.append(item)
         else:
-            summary.sources.append(_ingest_file(db, item, engine, fmt, options, batch_size))
+            summary.sources.append(_ingest_file(db, item, engine, correlations, summary.correlation_alerts, fmt,
+                                                options, batch_size))
     return summary
 
 
-def _ingest_file(db: Database, path: Path, engine: Engine, fmt: str | None, options: CollectOptions | None,
+def _ingest_file(db: Database, path: Path, engine: Engine, correlations: CorrelationEngine,
+                 correlated: list[CorrelationAlert], fmt: str | None, options: CollectOptions | None,
                  batch_size: int) -> SourceReport:
     key = str(path.resolve())
     report = SourceReport(str(path))
@@ -236,15 +251,16 @@ def _ingest_file(db: Database, path: Path, engine: Engine, fmt: str | None, opti
         if byte_offsets and position.offset and position.offset == source.info.st_size:
             report.note = "no new data"
             return report
-        _ingest_records(db, source, key, file_key, tail.fingerprint(identity), position, engine, report,
-                        batch_size)
+        _ingest_records(db, source, key, file_key, tail.fingerprint(identity), position, engine, correlations,
+                        correlated, report, batch_size)
     finally:
         source.close()
     return report
 
 
 def _ingest_records(db: Database, source: Source, key: str, file_key: str, fingerprint: str, position: Position,
-                    engine: Engine, report: SourceReport, batch_size: int) -> None:
+                    engine: Engine, correlations: CorrelationEngine, correlated: list[CorrelationAlert],
+                    report: SourceReport, batch_size: int) -> None:
     """Read from ``position`` on; each batch of events, alerts, quarantined records and the new position
     is committed in one transaction, so a run killed at any point and re-run stores each event once."""
     assert source.collector is not None
@@ -256,9 +272,20 @@ def _ingest_records(db: Database, source: Source, key: str, file_key: str, finge
         with db.atomic():
             report.new_events += insert_events(db, events, file_key)
             insert_malformed(db, malformed, file_key)
+            stored, found = alerts, []
+            if correlations.rules:
+                # the windows advance in the transaction that stores the events and the reading position
+                found = correlations.process_alerts(alerts)
+                correlated.extend(found)
+                save_state(db, correlations.state(changed_only=True))
+                stored = [alert for alert in alerts if correlations.emits_base_alerts(alert.rule_id)]
             if alerts:
                 ids = event_ids(db, key, file_key, alerts[0].event.origin.offset, alerts[-1].event.origin.offset)
-                report.alerts += insert_alerts(db, [(alert, ids[alert.event.origin.offset]) for alert in alerts])
+                report.alerts += insert_alerts(db, [(alert, ids[alert.event.origin.offset]) for alert in stored])
+                # a correlation alert is completed by an event of this batch: its newest contributor
+                report.alerts += insert_correlation_alerts(db, [
+                    (alert, ids[alert.contributors[-1].offset]) for alert in found
+                    if alert.contributors and alert.contributors[-1].offset in ids])
             save_checkpoint(db, key, tail.Checkpoint(
                 file_key, source.info.st_dev, source.info.st_ino, fingerprint, source.collector.name,
                 position.offset, position.line))

@@ -29,11 +29,12 @@ def check(paths: tuple[Path, ...], as_json: bool) -> None:
     """
     ruleset = load_rules(paths)
     if as_json:
-        click.echo(json.dumps({"loaded": len(ruleset.rules),
+        click.echo(json.dumps({"loaded": len(ruleset.rules) + len(ruleset.correlations),
                                "failed": [error.to_dict() for error in ruleset.errors]}, indent=2))
     else:
         console = make_console()
-        console.print(f"{len(ruleset.rules)} rules loaded, {len(ruleset.errors)} failed", markup=False)
+        console.print(f"{len(ruleset.rules)} rules and {len(ruleset.correlations)} correlation rules loaded, "
+                      f"{len(ruleset.errors)} failed", markup=False)
         if ruleset.errors:
             table = Table(title="Rules that failed")
             table.add_column("file:line", overflow="fold")

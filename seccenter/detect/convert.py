@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sigma.collection import SigmaCollection
+from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 
 from seccenter.detect.sigma import PARSE_POLICY, rule_files
@@ -71,8 +72,11 @@ def convert_rules(paths: Iterable[Path], target: str) -> list[Conversion]:
                 conversions.append(Conversion(str(path), rule_id, rule.title, error=str(rule.errors[0])))
                 continue
             try:
-                queries = tuple(str(query) for query in backend.convert_rule(rule))
-            except (SigmaError, NotImplementedError, ValueError, TypeError) as error:
+                if isinstance(rule, SigmaCorrelationRule):
+                    queries = tuple(str(query) for query in backend.convert_correlation_rule(rule))
+                else:
+                    queries = tuple(str(query) for query in backend.convert_rule(rule))
+            except (SigmaError, NotImplementedError, ValueError, TypeError, AttributeError) as error:
                 conversions.append(Conversion(str(path), rule_id, rule.title, error=str(error)))
             else:
                 conversions.append(Conversion(str(path), rule_id, rule.title, queries))

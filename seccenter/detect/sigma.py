@@ -23,6 +23,7 @@ from sigma.processing.pipeline import ProcessingPipeline
 from sigma.processing.transformations import ChangeLogsourceTransformation
 from sigma.rule import SigmaRule
 
+from seccenter.detect.correlation import CompiledCorrelation, load_correlations, parse_correlation
 from seccenter.detect.matchers import CompileError, Matcher, Subject, any_of, compile_condition
 from seccenter.detect.windows import windows_audit_pipeline
 from seccenter.events import LogSource
@@ -67,6 +68,8 @@ class CompiledRule:
     """The source pipeline that made this form of the rule (``windows-audit``); None for the rule as written."""
     forms: tuple[CompiledRule, ...] = field(default=(), compare=False, repr=False)
     """The rule's other forms, each for the events of one source pipeline, with its own logsource and matcher."""
+    name: str | None = None
+    """The rule's ``name``, by which correlation rules may reference it."""
 
     def matches(self, subject: Subject) -> bool:
         return self.matcher(subject)
@@ -80,11 +83,24 @@ class RuleSet:
     form_errors: list[RuleError] = field(default_factory=list)
     """Forms a source pipeline claimed but could not make (e.g. a registry rule testing a field that Security
     4657 lacks). The rule itself loaded; it only does not see that source's events."""
+    correlations: list[CompiledCorrelation] = field(default_factory=list)
+    """Correlation rules, for a ``CorrelationEngine`` fed with the alerts of ``rules``."""
+    warnings: list[RuleError] = field(default_factory=list)
+    """Rules that loaded with a fallback (a correlation without title, or with an id that is not a UUID)."""
 
     @property
     def runnable(self) -> list[CompiledRule]:
         """Every rule and every form of it: what an ``Engine`` runs (each form is routed to its own events)."""
         return [form for rule in self.rules for form in (rule, *rule.forms)]
+
+
+@dataclass(frozen=True)
+class _PendingCorrelation:
+    """A parsed correlation rule, compiled once every file is loaded: it may reference rules in other files."""
+
+    rule: SigmaCorrelationRule
+    path: str
+    document: LineDict
 
 
 @dataclass(frozen=True)
@@ -128,20 +144,32 @@ def load_rules(paths: Iterable[Path], pipeline: RulePipeline | None = None) -> R
     ruleset = RuleSet()
     loader = _Loader(standard_pipeline() if pipeline is None else pipeline, ruleset.form_errors)
     seen_ids: dict[str, str] = {}
+    pending: list[_PendingCorrelation] = []
     for path in rule_files(paths):
         for item in _load_file(path, loader):
             if isinstance(item, RuleError):
                 ruleset.errors.append(item)
+            elif isinstance(item, _PendingCorrelation):
+                pending.append(item)
             elif item.id in seen_ids:
                 ruleset.errors.append(RuleError(item.path, item.line,
                                                 f"duplicate rule id {item.id} (first in {seen_ids[item.id]})"))
             else:
                 seen_ids[item.id] = item.path
                 ruleset.rules.append(item)
+    if pending:
+        compiled, problems = load_correlations([item.rule for item in pending], base_rules=ruleset.rules)
+        where = {id(item.rule): item for item in pending}
+        for problem in problems:
+            item = where.get(id(problem.origin))
+            error = RuleError(item.path if item else "", find_line(item.document, *problem.keys) if item else None,
+                              problem.reason)
+            (ruleset.errors if problem.fatal else ruleset.warnings).append(error)
+        ruleset.correlations = compiled
     return ruleset
 
 
-def _load_file(path: Path, loader: _Loader) -> Iterator[CompiledRule | RuleError]:
+def _load_file(path: Path, loader: _Loader) -> Iterator[CompiledRule | RuleError | _PendingCorrelation]:
     name = str(path)
     if not path.exists():
         yield RuleError(name, None, "no such file or directory")
@@ -159,7 +187,19 @@ def _load_file(path: Path, loader: _Loader) -> Iterator[CompiledRule | RuleError
         if not isinstance(document, dict):
             yield RuleError(name, None, f"a Sigma rule is a mapping, not {type(document).__name__}")
             return
-    collection = SigmaCollection.from_dicts(documents, collect_errors=True, policy=PARSE_POLICY)
+    # correlation documents go to parse_correlation: pySigma raises (even when collecting errors) on a range
+    # condition, and a collection resolves references only within itself, raising for rules in other files
+    for document in [document for document in documents if "correlation" in document]:
+        rule, problems = parse_correlation(document)
+        for problem in problems:
+            yield RuleError(name, find_line(document, *problem.keys), problem.reason)
+        if rule is not None:
+            yield _PendingCorrelation(rule, name, document)
+    documents = [document for document in documents if "correlation" not in document]
+    if not documents:
+        return
+    collection = SigmaCollection.from_dicts(documents, collect_errors=True, policy=PARSE_POLICY,
+                                            resolve_references=False)
     rule_errors = {id(error) for rule in collection.rules for error in rule.errors}
     for error in collection.errors:
         if id(error) not in rule_errors:  # pySigma also lists each rule's own errors here
@@ -182,8 +222,8 @@ class _Loader:
         ]
 
     def compile(self, rule: Any, path: str, document: LineDict) -> CompiledRule | RuleError:
-        if isinstance(rule, SigmaCorrelationRule):
-            return RuleError(path, find_line(document, "correlation"), "correlation rules are not supported yet")
+        if isinstance(rule, SigmaCorrelationRule):  # not reached: _load_file hands these to parse_correlation
+            return RuleError(path, find_line(document, "correlation"), "correlation rule outside its own document")
         if not isinstance(rule, SigmaRule):
             return RuleError(path, document.line, f"unsupported Sigma document ({type(rule).__name__})")
         if rule.errors:
@@ -248,7 +288,7 @@ def _compile(rule: SigmaRule, path: str, document: LineDict, form: str | None = 
     return CompiledRule(
         id=str(rule.id), title=rule.title, level=rule.level.name.lower() if rule.level else "informational",
         tags=tuple(str(tag) for tag in rule.tags), logsource=logsource, path=path,
-        line=document.line, matcher=matcher, conditions=tuple(trees), form=form,
+        line=document.line, matcher=matcher, conditions=tuple(trees), form=form, name=rule.name,
     )
 
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from seccenter.detect.alert import Alert
+from seccenter.detect.alert import SOURCE_IP_FIELDS, Alert
+from seccenter.detect.correlation import CorrelationAlert
 from seccenter.store.events import encode_json
 
 LEVELS = ("informational", "low", "medium", "high", "critical")
@@ -27,6 +28,33 @@ def insert_alerts(db: Database, alerts: Sequence[tuple[Alert, int]]) -> int:
           alert.time.isoformat(), alert.source_ip, now) for alert, event_id in alerts],
     )
     return db.conn.total_changes - before
+
+
+def insert_correlation_alerts(db: Database, alerts: Sequence[tuple[CorrelationAlert, int]]) -> int:
+    """Store (correlation alert, id of the event that completed it) pairs; returns how many were new."""
+    before = db.conn.total_changes
+    now = datetime.now(UTC).isoformat()
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO alerts (rule_id, rule_title, level, tags, event_id, time, source_ip, created,"
+        " status, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'new', ?)",
+        [(alert.rule_id, alert.rule_title, alert.level, encode_json(alert.tags), event_id, alert.time.isoformat(),
+          _group_source_ip(alert), now, encode_json(_details(alert))) for alert, event_id in alerts],
+    )
+    return db.conn.total_changes - before
+
+
+def _details(alert: CorrelationAlert) -> dict[str, Any]:
+    document = alert.to_dict()
+    return {key: document[key] for key in ("type", "group", "window_start", "window_end", "value", "count",
+                                           "contributors")}
+
+
+def _group_source_ip(alert: CorrelationAlert) -> str | None:
+    for name in SOURCE_IP_FIELDS:
+        value = alert.group_values.get(name)
+        if value:
+            return str(value)
+    return None
 
 
 def _filters(since: datetime | None, min_level: str | None) -> tuple[str, list[Any]]:
@@ -47,7 +75,7 @@ def list_alerts(db: Database, since: datetime | None = None, min_level: str | No
     where, params = _filters(since, min_level)
     sql = (
         "SELECT alerts.id, rule_id, rule_title, level, tags, alerts.time, source_ip, status, events.source,"
-        " events.fields, events.raw, origin_path, origin_line, origin_offset"
+        " events.fields, events.raw, origin_path, origin_line, origin_offset, details"
         " FROM alerts JOIN events ON events.id = alerts.event_id" + where +
         " ORDER BY alerts.time DESC, alerts.id DESC"
     )
@@ -58,6 +86,7 @@ def list_alerts(db: Database, since: datetime | None = None, min_level: str | No
         "id": row[0], "rule_id": row[1], "rule_title": row[2], "level": row[3], "tags": json.loads(row[4]),
         "time": row[5], "source_ip": row[6], "status": row[7], "source": row[8], "fields": json.loads(row[9]),
         "raw": row[10], "origin": {"path": row[11], "line": row[12], "offset": row[13]},
+        "correlation": json.loads(row[14]) if row[14] else None,
     } for row in db.execute(sql, params).fetchall()]
 
 

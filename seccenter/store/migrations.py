@@ -35,3 +35,17 @@ def m001_events_alerts_state_quarantine(db: Database) -> None:
     }, pk="id", not_null={"origin_path", "origin_file", "origin_offset", "reason"})
     # the reason is part of the key: a record-based file can have two damaged spots after one good record
     db["quarantine"].create_index(["origin_path", "origin_file", "origin_offset", "reason"], unique=True)
+
+
+@migrations()
+def m002_correlation_state(db: Database) -> None:
+    # IF NOT EXISTS: store/correlation_state.py creates the table itself where this step has not run yet
+    db.execute("CREATE TABLE IF NOT EXISTS correlation_state ("
+               "rule_id TEXT PRIMARY KEY, state TEXT NOT NULL, updated TEXT NOT NULL)")
+
+
+@migrations()
+def m003_alert_details(db: Database) -> None:
+    # correlation alerts: the event that completed the pattern is event_id, the rest (group, window, value,
+    # the events that counted) is kept here as JSON
+    db.execute("ALTER TABLE alerts ADD COLUMN details TEXT")
