@@ -217,3 +217,33 @@ def test_safe_regex_with_lookahead_stays_on_python_re(tmp_path: Path) -> None:
     detection = "sel:\n  command|re: 'bash(?! -c)'\ncondition: sel"
     assert matches(tmp_path, detection, {"command": "/bin/bash -i"})
     assert not matches(tmp_path, detection, {"command": "/bin/bash -c id"})
+
+
+def test_expand_placeholders_take_configured_values(tmp_path: Path) -> None:
+    from seccenter.detect.sigma import standard_pipeline
+
+    path = rule_file(tmp_path, "sel:\n  user|expand: '%admins%'\ncondition: sel")
+    ruleset = load_rules([path], standard_pipeline({"admins": ["root", "Administrator"]}))
+    assert not ruleset.errors
+    engine = Engine(ruleset.rules)
+    for user, expected in (("administrator", True), ("root", True), ("alice", False)):
+        event = Event(datetime(2026, 11, 25, tzinfo=UTC), "t", LINUX, {"user": user}, "", Origin("t", 0))
+        assert bool(engine.match(event)) is expected, user
+
+
+def test_placeholders_file_on_the_command_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from seccenter.cli import main
+
+    rule_file(tmp_path, "sel:\n  user|expand: '%admins%'\ncondition: sel")
+    values = tmp_path / "placeholders.yml"
+    values.write_text("admins:\n  - root\n  - admin\n")
+    runner = CliRunner()
+    without = runner.invoke(main, ["rules", "check", str(tmp_path / "rule.yml"), "--json"])
+    assert without.exit_code == 1 and "%admins%" in without.output
+    with_values = runner.invoke(main, ["rules", "check", str(tmp_path / "rule.yml"), "--placeholders", str(values)])
+    assert with_values.exit_code == 0, with_values.output
+    values.write_text("admins: {nested: map}\n")
+    bad = runner.invoke(main, ["rules", "check", str(tmp_path / "rule.yml"), "--placeholders", str(values)])
+    assert bad.exit_code == 1 and "placeholders must be a mapping" in bad.output

@@ -6,8 +6,8 @@ from pathlib import Path
 import click
 
 from seccenter import pipeline
-from seccenter.cli.context import load_ruleset
-from seccenter.cli.options import collect_options, time_options
+from seccenter.cli.context import load_ruleset, read_placeholders
+from seccenter.cli.options import collect_options, placeholders_option, time_options
 from seccenter.collect.registry import FORMAT_NAMES
 from seccenter.report.terminal import alerts_table, make_console, visible
 
@@ -20,13 +20,14 @@ from seccenter.report.terminal import alerts_table, make_console, visible
               help="jsonl: one alert per line; table: for reading.")
 @click.option("--input-format", "fmt", type=click.Choice(FORMAT_NAMES), help="Input format (default: sniffed).")
 @time_options
+@placeholders_option
 def command(rule_paths: tuple[Path, ...], paths: tuple[Path, ...], output: str, fmt: str | None,
-            year: int | None, zone) -> None:
+            year: int | None, zone, placeholders_file: Path | None) -> None:
     """Run Sigma rules over files and print the alerts; stores nothing.
 
     Example: seccenter detect --rules rules/sigma /var/log/auth.log --format jsonl
     """
-    ruleset = load_ruleset(rule_paths)
+    ruleset = load_ruleset(rule_paths, placeholders=read_placeholders(placeholders_file))
     reports: list[pipeline.SourceReport] = []
     alerts = pipeline.detect_paths(paths, ruleset, fmt=fmt, options=collect_options(zone, year), reports=reports)
     if output == "jsonl":

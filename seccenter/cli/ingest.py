@@ -7,8 +7,8 @@ import click
 from rich.table import Table
 
 from seccenter import pipeline
-from seccenter.cli.context import AppContext, load_ruleset
-from seccenter.cli.options import collect_options, json_option, time_options
+from seccenter.cli.context import AppContext, load_ruleset, read_placeholders
+from seccenter.cli.options import collect_options, json_option, placeholders_option, time_options
 from seccenter.collect.registry import FORMAT_NAMES
 from seccenter.report.terminal import make_console, safe
 from seccenter.resources import sigma_rules
@@ -35,17 +35,18 @@ def summary_table(summary: pipeline.IngestSummary) -> Table:
 @click.option("--rules", "rule_paths", multiple=True, type=click.Path(path_type=Path),
               help="Sigma rules (file or directory, repeatable; default: the bundled rules).")
 @time_options
+@placeholders_option
 @json_option
 @click.pass_obj
 def command(app: AppContext, paths: tuple[Path, ...], fmt: str | None, rule_paths: tuple[Path, ...],
-            year: int | None, zone, as_json: bool) -> None:
+            year: int | None, zone, placeholders_file: Path | None, as_json: bool) -> None:
     """Read log files (or directories of them) into the store, detecting as they go.
 
     Only data added since the last run is read; malformed lines are quarantined with their path and offset.
 
     Example: seccenter ingest /var/log/auth.log /var/log/nginx/access.log
     """
-    ruleset = load_ruleset(rule_paths or (sigma_rules(),))
+    ruleset = load_ruleset(rule_paths or (sigma_rules(),), placeholders=read_placeholders(placeholders_file))
     summary = pipeline.ingest(app.db(), paths, ruleset, fmt=fmt, options=collect_options(zone, year))
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))

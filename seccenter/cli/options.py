@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -69,3 +70,8 @@ def time_options(command: Callable) -> Callable:
 
 def collect_options(zone: ZoneInfo | None, year: int | None) -> CollectOptions:
     return CollectOptions(tz=zone, year=year)
+
+
+def placeholders_option(command: Callable) -> Callable:
+    return click.option("--placeholders", "placeholders_file", type=click.Path(dir_okay=False, path_type=Path),
+                        help="YAML mapping of %name% placeholders (Sigma's expand modifier) to their values.")(command)

@@ -6,9 +6,10 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from seccenter.cli.options import json_option
+from seccenter.cli.context import read_placeholders
+from seccenter.cli.options import json_option, placeholders_option
 from seccenter.detect.convert import TARGETS, BackendUnavailable, convert_rules
-from seccenter.detect.sigma import load_rules
+from seccenter.detect.sigma import load_rules, standard_pipeline
 from seccenter.report.terminal import make_console, safe, visible
 
 
@@ -19,15 +20,16 @@ def command() -> None:
 
 @command.command("check")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@placeholders_option
 @json_option
-def check(paths: tuple[Path, ...], as_json: bool) -> None:
+def check(paths: tuple[Path, ...], placeholders_file: Path | None, as_json: bool) -> None:
     """Load every rule below PATHS and report each one that fails, with file:line and reason.
 
     Exits 1 when any rule failed.
 
     Example: seccenter rules check rules/sigma --json
     """
-    ruleset = load_rules(paths)
+    ruleset = load_rules(paths, standard_pipeline(read_placeholders(placeholders_file)))
     if as_json:
         click.echo(json.dumps({"loaded": len(ruleset.rules) + len(ruleset.correlations),
                                "failed": [error.to_dict() for error in ruleset.errors]}, indent=2))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,8 @@ from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.policy import SigmaPolicy
 from sigma.policy.regex_engine import PythonRegexEngine
-from sigma.processing.pipeline import ProcessingPipeline
-from sigma.processing.transformations import ChangeLogsourceTransformation
+from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+from sigma.processing.transformations import ChangeLogsourceTransformation, ValueListPlaceholderTransformation
 from sigma.rule import SigmaRule
 
 from seccenter.detect.correlation import CompiledCorrelation, load_correlations, parse_correlation
@@ -120,10 +120,24 @@ class RulePipeline:
     sources: tuple[ProcessingPipeline, ...] = ()
 
 
-def standard_pipeline() -> RulePipeline:
+def standard_pipeline(placeholders: Mapping[str, Sequence[str | int]] | None = None) -> RulePipeline:
     """What ``load_rules`` applies unless told otherwise: rules for Windows' generic process-creation and
-    registry categories also get a form for Security 4688/4657 (``seccenter.detect.windows``)."""
-    return RulePipeline(sources=(windows_audit_pipeline(),))
+    registry categories also get a form for Security 4688/4657 (``seccenter.detect.windows``), and
+    ``%name%`` placeholders of the ``expand`` modifier take the values given for them here."""
+    return RulePipeline(common=placeholder_pipeline(placeholders) if placeholders else None,
+                        sources=(windows_audit_pipeline(),))
+
+
+def placeholder_pipeline(placeholders: Mapping[str, Sequence[str | int]]) -> ProcessingPipeline:
+    """pySigma's own value-list replacement for ``|expand`` placeholders; placeholders without a value are
+    left in place, and the compiler reports them by name."""
+    return ProcessingPipeline(
+        name="seccenter placeholders",
+        items=[ProcessingItem(ValueListPlaceholderTransformation(include=list(placeholders)),
+                              identifier="seccenter_placeholders")],
+        vars={name: list(values) if isinstance(values, list | tuple) else [values]
+              for name, values in placeholders.items()},
+    )
 
 
 def rule_files(paths: Iterable[Path]) -> Iterator[Path]:
