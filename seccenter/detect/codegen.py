@@ -51,8 +51,6 @@ def _lower_text(value: Any) -> str:
         return "true"
     if value is False:
         return "false"
-    if value.__class__ is float and value.is_integer():
-        return str(int(value))
     return str(value).lower()
 
 
@@ -63,8 +61,6 @@ def _text(value: Any) -> str:
         return "true"
     if value is False:
         return "false"
-    if value.__class__ is float and value.is_integer():
-        return str(int(value))
     return str(value)
 
 

@@ -91,10 +91,10 @@ class Subject:
 
 
 def _as_text(value: Any) -> str:
+    """How a non-string field value reads as text: booleans as Sigma writes them, numbers as JSON wrote them
+    (10.0 stays "10.0": a version number is not an integer)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
     return value if isinstance(value, str) else str(value)
 
 
@@ -293,14 +293,17 @@ def _timestamp_part_test(value: SigmaTimestampPart) -> TextTest:
     return test
 
 
-def _number_test(number: int | float) -> TextTest:
-    def test(text: str) -> bool:
-        try:
-            return float(text) == number
-        except ValueError:
-            return False
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+"""A number as logs write one: ASCII digits, no padding, no digit grouping, no nan/inf (all of which float()
+would accept)."""
 
-    return test
+
+def as_number(text: str) -> float | None:
+    return float(text) if _NUMBER.fullmatch(text) else None
+
+
+def _number_test(number: int | float) -> TextTest:
+    return lambda text: as_number(text) == number
 
 
 def _cidr_test(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> TextTest:
@@ -326,10 +329,8 @@ def _compare_test(value: SigmaCompareExpression) -> TextTest:
     compare, bound = _COMPARE[value.op], value.number.number
 
     def test(text: str) -> bool:
-        try:
-            return compare(float(text), bound)
-        except ValueError:
-            return False
+        value = as_number(text)
+        return value is not None and compare(value, bound)
 
     return test
 
