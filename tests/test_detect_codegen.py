@@ -34,13 +34,19 @@ DETECTIONS = [
     "  sel1:\n    a|endswith: [oo, ar]\n  sel2:\n    b|startswith: x\n  condition: 1 of sel* and not all of sel*",
     "  sel:\n    a|contains|all: [f, o]\n    flag: true\n  condition: sel",
     "  sel:\n    a: '*'\n  condition: not sel",
+    # rules the basename prefilter indexes (Image|endswith '\\tool.exe' and exact paths), and one it must not
+    "  sel:\n    img|endswith: ['\\\\foo.exe', '\\\\bar\\\\x.exe']\n    a|contains: o\n  condition: sel",
+    "  sel:\n    img: 'C:\\\\w\\\\foo.exe'\n  other:\n    img|endswith: '\\\\x.exe'\n  condition: sel or other",
+    "  sel:\n    img|endswith: '\\\\foo.exe'\n  filter:\n    a: x\n  condition: sel and not filter",
+    "  sel:\n    img|endswith: '\\\\foo.exe'\n  condition: not sel",
 ]
 
 words = st.sampled_from(["foo", "FOO", "bar", "Foo", "x", "xy", "yyz", "oo", "f", "10.1.2.3", "2001:db8::5",
-                         "8.8.8.8", "", "true", "3", "6"])
+                         "8.8.8.8", "", "true", "3", "6", "C:\\w\\foo.exe", "foo.exe", "C:\\W\\FOO.EXE",
+                         "C:\\bar\\x.exe", "D:\\x.exe", "x\\", "\\foo.exe"])
 values = st.one_of(words, st.integers(-2, 9), st.booleans(), st.none(), st.lists(words, max_size=3),
                    st.text(max_size=5), st.floats(allow_nan=False, allow_infinity=False, width=16))
-events = st.dictionaries(st.sampled_from(["a", "b", "n", "ip", "flag", "other"]), values, max_size=5)
+events = st.dictionaries(st.sampled_from(["a", "b", "n", "ip", "flag", "other", "img"]), values, max_size=5)
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +83,24 @@ def test_team_rules_agree_on_the_samples() -> None:
                 assert [a.rule_id for a in generated.match(event)] == [a.rule_id for a in closures.match(event)]
                 compared += 1
     assert compared > 400
+
+
+IMAGES = ["C:\\w\\foo.exe", "C:\\W\\FOO.EXE", "foo.exe", "\\foo.exe", "C:\\bar\\x.exe", "D:\\x.exe", "x\\", "",
+          "C:\\w\\foo.exe.bak", "C:\\foo.exe\\y", 7, None, ["C:\\w\\foo.exe"], True]
+
+
+@pytest.mark.parametrize("image", IMAGES, ids=[repr(image) for image in IMAGES])
+@pytest.mark.parametrize("a", ["foo", "x", None])
+def test_basename_prefilter_agrees_with_closures(engines: tuple[Engine, Engine], image: object, a: str | None) -> None:
+    generated, closures = engines
+    fields = {name: value for name, value in (("img", image), ("a", a)) if value is not None}
+    event = Event(datetime(2026, 1, 1, tzinfo=UTC), "t", LogSource(product="test"), fields, "", Origin("t", 0))
+    assert [x.rule_id for x in generated.match(event)] == [x.rule_id for x in closures.match(event)]
+
+
+def test_basename_prefilter_indexes_tool_rules() -> None:
+    from seccenter.detect.codegen import necessary_basenames
+
+    rules = load_rules([sigma_rules()]).rules
+    indexed = [rule for rule in rules if rule.conditions and necessary_basenames(rule.conditions[0])]
+    assert any(rule.title == "Database Export Tool Started on Windows" for rule in indexed)

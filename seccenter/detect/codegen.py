@@ -15,6 +15,7 @@ Sigma's any-element semantics; the generated code raises ``_NeedsClosures`` when
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -181,6 +182,38 @@ class _Emitter:
 RouteMatcher = Callable[[dict[str, Any], "str | bytes"], list[int]]
 
 
+def necessary_basenames(node: Any) -> tuple[str, frozenset[str]] | None:
+    """A field and file names such that the condition can only be true when the field's value, lower-cased,
+    ends in one of them after its last backslash; None when the condition implies no such thing.
+
+    Windows rules mostly start with ``Image|endswith: '\\tool.exe'``: with this, a route skips every rule
+    whose tool is not the event's, by one set lookup, before evaluating anything else of the rule.
+    """
+    if isinstance(node, ConditionAND):
+        found = [result for result in map(necessary_basenames, node.args) if result is not None]
+        return min(found, key=lambda result: len(result[1])) if found else None
+    if isinstance(node, ConditionOR):
+        found = [necessary_basenames(arg) for arg in node.args]
+        if not found or any(result is None for result in found) or len({field for field, _ in found}) != 1:
+            return None
+        return found[0][0], frozenset().union(*(names for _, names in found))
+    if isinstance(node, ConditionFieldEqualsValueExpression) and isinstance(node.value, SigmaString):
+        parts = node.value.s
+        if not parts or not isinstance(parts[-1], str) or "\\" not in parts[-1]:
+            return None
+        name = parts[-1].rsplit("\\", 1)[1].lower()
+        return (node.field, frozenset({name})) if name else None
+    return None
+
+
+def _rule_basenames(trees: Sequence[Any]) -> tuple[str, frozenset[str]] | None:
+    """A rule's condition trees are OR-linked: the same union rule as for an OR node."""
+    found = [necessary_basenames(tree) for tree in trees]
+    if not found or any(result is None for result in found) or len({field for field, _ in found}) != 1:
+        return None
+    return found[0][0], frozenset().union(*(names for _, names in found))
+
+
 def compile_route(conditions: Sequence[Sequence[Any]], fallbacks: Sequence[Callable[[Subject], bool]]
                   ) -> RouteMatcher:
     """One function returning the indexes of the rules that match an event.
@@ -188,11 +221,19 @@ def compile_route(conditions: Sequence[Sequence[Any]], fallbacks: Sequence[Calla
     ``conditions[i]`` are rule i's condition trees (OR-linked); ``fallbacks[i]`` its closure matcher.
     """
     emitter = _Emitter()
+    necessary = [_rule_basenames(trees) for trees in conditions]
+    fields_used = Counter(result[0] for result in necessary if result is not None)
+    index_field = fields_used.most_common(1)[0][0] if fields_used else None
     checks = []
     for index, trees in enumerate(conditions):
         expression = " or ".join(emitter.expression(tree) for tree in trees) or "False"
-        checks.append(f"    if {expression}:\n        hits.append({index})")
+        guard = ""
+        if index_field is not None and necessary[index] is not None and necessary[index][0] == index_field:
+            guard = f"bn in {emitter.const(necessary[index][1])} and "
+        checks.append(f"    if {guard}({expression}):\n        hits.append({index})")
     prologue = ["    get = fields.get"]
+    if index_field is not None:
+        emitter.lower_var(index_field)
     for field, var in emitter.lowered.items():
         prologue.append(f"    {var} = get({emitter.const(field)})")
         prologue.append(f"    if {var} is not None:\n        {var} = {var}.lower() if {var}.__class__ is str "
@@ -200,6 +241,9 @@ def compile_route(conditions: Sequence[Sequence[Any]], fallbacks: Sequence[Calla
     for field, var in emitter.original.items():
         prologue.append(f"    {var} = get({emitter.const(field)})")
         prologue.append(f"    if {var} is not None and {var}.__class__ is not str:\n        {var} = _text({var})")
+    if index_field is not None:
+        var = emitter.lower_var(index_field)
+        prologue.append(f"    bn = {var}.rpartition('\\\\')[2] if {var} is not None else None")
     if emitter.uses_raw or emitter.uses_raw_lower:
         prologue.append("    rt = raw if raw.__class__ is str else raw.decode('latin-1')")
     if emitter.uses_raw_lower:
