@@ -15,7 +15,6 @@ Sigma's any-element semantics; the generated code raises ``_NeedsClosures`` when
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -182,58 +181,84 @@ class _Emitter:
 RouteMatcher = Callable[[dict[str, Any], "str | bytes"], list[int]]
 
 
-def necessary_basenames(node: Any) -> tuple[str, frozenset[str]] | None:
-    """A field and file names such that the condition can only be true when the field's value, lower-cased,
-    ends in one of them after its last backslash; None when the condition implies no such thing.
+Necessary = dict[str, frozenset[str]]
 
-    Windows rules mostly start with ``Image|endswith: '\\tool.exe'``: with this, a route skips every rule
-    whose tool is not the event's, by one set lookup, before evaluating anything else of the rule.
+
+def necessary_basenames(node: Any) -> Necessary | None:
+    """File names such that the condition can only be true when, for at least one of the fields, the field's
+    value, lower-cased, ends in one of the field's names after its last backslash; None when the condition
+    implies no such thing.
+
+    Windows rules mostly start with ``Image|endswith: '\\tool.exe'`` (or ``OriginalFileName: 'tool.exe'``):
+    with this, a route skips every rule whose tool is not the event's by set lookups, before evaluating
+    anything else of the rule.
     """
     if isinstance(node, ConditionAND):
         found = [result for result in map(necessary_basenames, node.args) if result is not None]
-        return min(found, key=lambda result: len(result[1])) if found else None
+        return min(found, key=lambda result: sum(map(len, result.values()))) if found else None
     if isinstance(node, ConditionOR):
-        found = [necessary_basenames(arg) for arg in node.args]
-        if not found or any(result is None for result in found) or len({field for field, _ in found}) != 1:
-            return None
-        return found[0][0], frozenset().union(*(names for _, names in found))
+        return _union([necessary_basenames(arg) for arg in node.args])
     if isinstance(node, ConditionFieldEqualsValueExpression) and isinstance(node.value, SigmaString):
         parts = node.value.s
-        if not parts or not isinstance(parts[-1], str) or "\\" not in parts[-1]:
+        if not parts or not isinstance(parts[-1], str):
             return None
-        name = parts[-1].rsplit("\\", 1)[1].lower()
-        return (node.field, frozenset({name})) if name else None
+        tail = parts[-1]
+        if len(parts) > 1 and "\\" not in tail:  # "*cmd.exe" could be "xcmd.exe": no file name is implied
+            return None
+        name = tail.rsplit("\\", 1)[-1].lower()
+        return {node.field: frozenset({name})} if name else None
     return None
 
 
-def _rule_basenames(trees: Sequence[Any]) -> tuple[str, frozenset[str]] | None:
-    """A rule's condition trees are OR-linked: the same union rule as for an OR node."""
-    found = [necessary_basenames(tree) for tree in trees]
-    if not found or any(result is None for result in found) or len({field for field, _ in found}) != 1:
+def _union(found: Sequence[Necessary | None]) -> Necessary | None:
+    """OR: every alternative must imply names; the result allows any alternative's."""
+    if not found or any(result is None for result in found):
         return None
-    return found[0][0], frozenset().union(*(names for _, names in found))
+    merged: dict[str, frozenset[str]] = {}
+    for result in found:
+        for field, names in result.items():  # type: ignore[union-attr]
+            merged[field] = merged.get(field, frozenset()) | names
+    return merged
+
+
+def _rule_basenames(trees: Sequence[Any]) -> Necessary | None:
+    """A rule's condition trees are OR-linked."""
+    return _union([necessary_basenames(tree) for tree in trees])
 
 
 def compile_route(conditions: Sequence[Sequence[Any]], fallbacks: Sequence[Callable[[Subject], bool]]
                   ) -> RouteMatcher:
-    """One function returning the indexes of the rules that match an event.
+    """One function returning the indexes of the rules that match an event, in ascending order.
 
-    ``conditions[i]`` are rule i's condition trees (OR-linked); ``fallbacks[i]`` its closure matcher.
+    ``conditions[i]`` are rule i's condition trees (OR-linked); ``fallbacks[i]`` its closure matcher. Rules
+    that imply file names (``necessary_basenames``) become functions of their own, called only for events
+    with one of their names; the others are tested inline.
     """
     emitter = _Emitter()
-    necessary = [_rule_basenames(trees) for trees in conditions]
-    fields_used = Counter(result[0] for result in necessary if result is not None)
-    index_field = fields_used.most_common(1)[0][0] if fields_used else None
-    checks = []
+    name_vars: dict[str, str] = {}
+    inline: list[str] = []
+    indexed: dict[int, str] = {}
+    index_by_name: dict[str, dict[str, list[int]]] = {}
     for index, trees in enumerate(conditions):
         expression = " or ".join(emitter.expression(tree) for tree in trees) or "False"
-        guard = ""
-        if index_field is not None and necessary[index] is not None and necessary[index][0] == index_field:
-            guard = f"bn in {emitter.const(necessary[index][1])} and "
-        checks.append(f"    if {guard}({expression}):\n        hits.append({index})")
+        necessary = _rule_basenames(trees)
+        if necessary:
+            indexed[index] = expression
+            for field, names in necessary.items():
+                name_vars.setdefault(field, f"n{len(name_vars)}")
+                for name in names:
+                    index_by_name.setdefault(field, {}).setdefault(name, []).append(index)
+        else:
+            inline.append(f"    if {expression}:\n        hits.append({index})")
+    for field in name_vars:
+        emitter.lower_var(field)
+    values = [*emitter.lowered.values(), *emitter.original.values()]
+    if emitter.uses_raw or emitter.uses_raw_lower:
+        values.append("rt")
+    if emitter.uses_raw_lower:
+        values.append("rl")
+    arguments = ", ".join(["get", *values])
     prologue = ["    get = fields.get"]
-    if index_field is not None:
-        emitter.lower_var(index_field)
     for field, var in emitter.lowered.items():
         prologue.append(f"    {var} = get({emitter.const(field)})")
         prologue.append(f"    if {var} is not None:\n        {var} = {var}.lower() if {var}.__class__ is str "
@@ -241,18 +266,32 @@ def compile_route(conditions: Sequence[Sequence[Any]], fallbacks: Sequence[Calla
     for field, var in emitter.original.items():
         prologue.append(f"    {var} = get({emitter.const(field)})")
         prologue.append(f"    if {var} is not None and {var}.__class__ is not str:\n        {var} = _text({var})")
-    if index_field is not None:
-        var = emitter.lower_var(index_field)
-        prologue.append(f"    bn = {var}.rpartition('\\\\')[2] if {var} is not None else None")
     if emitter.uses_raw or emitter.uses_raw_lower:
         prologue.append("    rt = raw if raw.__class__ is str else raw.decode('latin-1')")
     if emitter.uses_raw_lower:
         prologue.append("    rl = rt.lower()")
-    source = "def route(fields, raw):\n" + "\n".join(prologue) + "\n    hits = []\n" + "\n".join(checks) + \
-        "\n    return hits\n"
-    namespace: dict[str, Any] = {"K": tuple(emitter.constants), "_lower_text": _lower_text, "_text": _text,
-                                 "_contains_any": _contains_any}
+    candidates = []
+    for field in name_vars:
+        var = emitter.lower_var(field)
+        lookup = emitter.const({name: tuple(rules) for name, rules in index_by_name[field].items()})
+        candidates.append(f"    if {var} is not None:\n        found = {lookup}.get({var}.rpartition('\\\\')[2])\n"
+                          f"        if found:\n            candidates.update(found)")
+    dispatch = ""
+    if indexed:
+        dispatch = ("    candidates = set()\n" + "\n".join(candidates) + "\n    if candidates:\n"
+                    "        for index in candidates:\n"
+                    f"            if R[index]({arguments}):\n                hits.append(index)\n"
+                    "        hits.sort()\n")
+    # helpers and constants are default arguments: local variables, cheaper to read than globals
+    defaults = "K=K, R=R, _lower_text=_lower_text, _text=_text, _contains_any=_contains_any"
+    rule_functions = "".join(f"def rule_{index}({arguments}, {defaults}):\n    return {expression}\n\n"
+                             for index, expression in indexed.items())
+    source = (rule_functions + f"def route(fields, raw, {defaults}):\n" + "\n".join(prologue)
+              + "\n    hits = []\n" + "\n".join(inline) + "\n" + dispatch + "    return hits\n")
+    namespace: dict[str, Any] = {"K": tuple(emitter.constants), "R": {}, "_lower_text": _lower_text,
+                                 "_text": _text, "_contains_any": _contains_any}
     exec(compile(source, "<seccenter rules>", "exec"), namespace)  # noqa: S102 - constants only, see docstring
+    namespace["R"].update({index: namespace[f"rule_{index}"] for index in indexed})
     generated = namespace["route"]
 
     def match(fields: dict[str, Any], raw: str | bytes) -> list[int]:
