@@ -104,3 +104,12 @@ def test_basename_prefilter_indexes_tool_rules() -> None:
     rules = load_rules([sigma_rules()]).rules
     indexed = [rule for rule in rules if rule.conditions and necessary_basenames(rule.conditions[0])]
     assert any(rule.title == "Database Export Tool Started on Windows" for rule in indexed)
+
+
+def test_huge_values_and_fields_no_event_has(engines: tuple[Engine, Engine]) -> None:
+    generated, closures = engines
+    huge = "x" * (10 << 20) + "foo"
+    for fields in ({"a": huge}, {"img": "C:\\w\\" + huge}, {"nothing_a_rule_reads": "foo"}, {}):
+        event = Event(datetime(2026, 1, 1, tzinfo=UTC), "t", LogSource(product="test"), fields, huge[:100],
+                      Origin("t", 0))
+        assert [x.rule_id for x in generated.match(event)] == [x.rule_id for x in closures.match(event)]
