@@ -44,17 +44,8 @@ class _NeedsClosures(Exception):
     """An event field holds a list: evaluate this event with the closure matchers."""
 
 
-def _lower_text(value: Any) -> str:
-    if value.__class__ is list:
-        raise _NeedsClosures
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return str(value).lower()
-
-
 def _text(value: Any) -> str:
+    """A non-string field value as text, as ``matchers.Subject`` reads it; lists need the closures."""
     if value.__class__ is list:
         raise _NeedsClosures
     if value is True:
@@ -62,6 +53,10 @@ def _text(value: Any) -> str:
     if value is False:
         return "false"
     return str(value)
+
+
+def _lower_text(value: Any) -> str:
+    return _text(value).lower()
 
 
 def _contains_any(text: str, infixes: tuple[str, ...]) -> bool:
