@@ -42,12 +42,14 @@ class SourceReport:
     error: str | None = None
     note: str | None = None
     malformed_reasons: Counter[str] = field(default_factory=Counter)
+    by_kind: Counter[str] = field(default_factory=Counter)
+    """Events by logsource service (pcap: flow, dns, http, tls…; syslog: the program)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path, "format": self.format, "events": self.events, "new_events": self.new_events,
             "malformed": self.malformed, "alerts": self.alerts, "error": self.error, "note": self.note,
-            "malformed_reasons": dict(self.malformed_reasons),
+            "malformed_reasons": dict(self.malformed_reasons), "by_kind": dict(self.by_kind),
         }
 
 
@@ -70,6 +72,7 @@ class IngestSummary:
             "events": self.total("events"),
             "new_events": self.total("new_events"),
             "malformed": self.total("malformed"),
+            "by_kind": dict(sum((source.by_kind for source in self.sources), Counter())),
             "alerts": self.total("alerts"),
             "correlation_alerts": [alert.to_dict() for alert in self.correlation_alerts],
             "errors": [{"path": s.path, "reason": s.error} for s in self.sources if s.error],
@@ -174,6 +177,7 @@ def _count(report: SourceReport, record: Event | Malformed) -> bool:
         report.malformed_reasons[record.reason] += 1
         return False
     report.events += 1
+    report.by_kind[record.logsource.service or record.source] += 1
     return True
 
 
@@ -280,7 +284,9 @@ def _ingest_records(db: Database, source: Source, key: str, file_key: str, finge
                 save_state(db, correlations.state(changed_only=True))
                 stored = [alert for alert in alerts if correlations.emits_base_alerts(alert.rule_id)]
             if alerts:
-                ids = event_ids(db, key, file_key, alerts[0].event.origin.offset, alerts[-1].event.origin.offset)
+                # not alerts[0] and alerts[-1]: a pcap emits a flow when it ends, after events from later packets
+                offsets = [alert.event.origin.offset for alert in alerts]
+                ids = event_ids(db, key, file_key, min(offsets), max(offsets))
                 report.alerts += insert_alerts(db, [(alert, ids[alert.event.origin.offset]) for alert in stored])
                 # a correlation alert is completed by an event of this batch: its newest contributor
                 report.alerts += insert_correlation_alerts(db, [

@@ -77,3 +77,17 @@ def test_every_corpus_log_line_becomes_an_event(tmp_path: Path, corpus: Path, na
     lines = sum(1 for line in path.read_bytes().splitlines() if line.strip())
     summary = ingest(open_db(tmp_path / "s.db"), [path], load_rules([sigma_rules()]))
     assert (summary.sources[0].format, summary.total("new_events"), summary.total("malformed")) == (fmt, lines, 0)
+
+
+def test_pcap_ingest_counts_events_by_kind(tmp_path: Path, corpus: Path) -> None:
+    from click.testing import CliRunner
+
+    from seccenter.cli import main
+
+    result = CliRunner().invoke(main, ["--db", str(tmp_path / "s.db"), "ingest", "--json",
+                                       str(corpus / "pcap" / "dns_udp_google_a_aaaa_mx.pcap"),
+                                       str(corpus / "pcap" / "http_get.pcap")])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["by_kind"]["dns"] >= 3 and summary["by_kind"]["http"] >= 1 and summary["by_kind"]["flow"] >= 2
+    assert {source["format"] for source in summary["sources"]} == {"pcap"}

@@ -7,6 +7,7 @@ from seccenter.collect.evtx import EvtxCollector
 from seccenter.collect.interface import CollectError, CollectOptions, Collector
 from seccenter.collect.journald import JournaldCollector
 from seccenter.collect.jsonlines import JsonDocumentsCollector, JsonLinesCollector
+from seccenter.collect.pcap import PcapCollector
 from seccenter.collect.suricata import SuricataCollector
 from seccenter.collect.syslog import SyslogCollector
 from seccenter.collect.weberror import WebErrorCollector
@@ -18,6 +19,7 @@ COLLECTORS: dict[str, type[Collector]] = {
         # sniffed in this order: the binary format by its magic, then the specific JSON shapes before
         # generic JSON lines, then the text formats
         EvtxCollector,
+        PcapCollector,
         SuricataCollector,
         ZeekJsonCollector,
         JournaldCollector,
@@ -34,7 +36,8 @@ ALIASES = {
     "auth": "syslog", "rfc3164": "syslog", "rfc5424": "syslog", "apache": "access", "nginx": "access",
     "combined": "access", "eve": "suricata", "json-pretty": "json", "evtx_dump": "json", "ndjson": "jsonl",
     "journal": "journald",
-    "zeek_tsv": "zeek", "bro": "zeek", "vhost_combined": "access", "apache-error": "weberror",
+    "pcapng": "pcap", "tcpdump": "pcap", "zeek_tsv": "zeek", "bro": "zeek", "vhost_combined": "access",
+    "apache-error": "weberror",
     "nginx-error": "weberror", "error_log": "weberror",
 }
 
