@@ -247,3 +247,14 @@ def test_placeholders_file_on_the_command_line(tmp_path: Path) -> None:
     values.write_text("admins: {nested: map}\n")
     bad = runner.invoke(main, ["rules", "check", str(tmp_path / "rule.yml"), "--placeholders", str(values)])
     assert bad.exit_code == 1 and "placeholders must be a mapping" in bad.output
+
+
+def test_wrongly_typed_values_are_errors_not_crashes(tmp_path: Path) -> None:
+    (tmp_path / "typed.yml").write_text("title: t\nid: {a}\nlogsource:\n  product: linux\n"
+                                        "detection:\n  sel:\n    user: root\n  condition: sel\n")
+    (tmp_path / "title.yml").write_text("title: [1, 2]\nid: 5f0b7c9e-1111-4222-8333-944455556699\n"
+                                        "logsource:\n  product: linux\ndetection:\n  sel:\n    user: root\n"
+                                        "  condition: sel\n")
+    ruleset = load_rules([tmp_path])
+    assert {Path(error.path).name for error in ruleset.errors} >= {"typed.yml"}
+    assert all(error.reason for error in ruleset.errors)

@@ -212,8 +212,13 @@ def _load_file(path: Path, loader: _Loader) -> Iterator[CompiledRule | RuleError
     documents = [document for document in documents if "correlation" not in document]
     if not documents:
         return
-    collection = SigmaCollection.from_dicts(documents, collect_errors=True, policy=PARSE_POLICY,
-                                            resolve_references=False)
+    try:
+        collection = SigmaCollection.from_dicts(documents, collect_errors=True, policy=PARSE_POLICY,
+                                                resolve_references=False)
+    except (AttributeError, TypeError, ValueError, KeyError) as error:
+        # pySigma assumes well-typed values in places (``id: {a}`` reaches uuid.UUID as a mapping)
+        yield RuleError(name, documents[0].line, f"not a valid Sigma rule: {type(error).__name__}: {error}")
+        return
     rule_errors = {id(error) for rule in collection.rules for error in rule.errors}
     for error in collection.errors:
         if id(error) not in rule_errors:  # pySigma also lists each rule's own errors here
