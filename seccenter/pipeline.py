@@ -308,3 +308,14 @@ def _ingest_records(db: Database, source: Source, key: str, file_key: str, finge
         if len(events) + len(malformed) >= batch_size:
             flush()
     flush()
+
+
+def sniff(db: Database, chunks: Iterable[Path], rules: RuleSet, options: CollectOptions | None = None
+          ) -> IngestSummary:
+    """Live capture: each finished capture file goes through ``ingest`` as it comes; one summary for all."""
+    summary = IngestSummary()
+    for path in chunks:
+        part = ingest(db, [path], rules, fmt="pcap", options=options)
+        summary.sources.extend(part.sources)
+        summary.correlation_alerts.extend(part.correlation_alerts)
+    return summary

@@ -4,6 +4,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, settings
+
+# CI shares two cores with whatever else runs: slow generation or a slow example is load, not a finding
+settings.register_profile("seccenter", suppress_health_check=[HealthCheck.too_slow], deadline=None)
+settings.load_profile("seccenter")
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
