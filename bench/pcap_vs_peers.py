@@ -66,6 +66,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchkit import BenchError, run_in_workdir
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_WORKLOADS = REPO.parent / "shared" / "bench"
 GENERATOR = "make_workloads.py"
@@ -118,10 +120,6 @@ print(json.dumps({"peak_kib": peak_kib()}))
 """
 
 
-class BenchError(Exception):
-    """A step of the benchmark failed; the message says which and why."""
-
-
 @dataclass
 class Timing:
     """One measured contender: best seconds over its runs, and the packets those seconds stand for."""
@@ -169,15 +167,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.rss_scale is not None and args.rss_scale <= 0:
         parser.error("--rss-scale must be positive")
     return args
-
-
-def prepare_out(out: Path | None) -> Path:
-    if out is None:
-        return Path(tempfile.mkdtemp(prefix="seccenter-bench-"))
-    if out.resolve().is_relative_to(REPO.resolve()):
-        raise BenchError(f"--out {out} is inside the repository; choose a folder outside {REPO}")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def generate(workloads: Path, out: Path, scale: float) -> Path:
@@ -566,25 +555,7 @@ def run(args: argparse.Namespace, out: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    created = args.out is None
-    try:
-        out = prepare_out(args.out)
-    except BenchError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    try:
-        return run(args, out)
-    except BenchError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    finally:
-        if args.keep:
-            print(f"kept {out}", file=sys.stderr)
-        elif created:
-            shutil.rmtree(out, ignore_errors=True)
-        else:
-            print(f"left {out} in place (it was given with --out)", file=sys.stderr)
+    return run_in_workdir(parse_args(argv), run)
 
 
 if __name__ == "__main__":

@@ -42,11 +42,12 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from benchkit import BenchError, run_in_workdir
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_WORKLOADS = REPO.parent / "shared" / "bench"
@@ -58,10 +59,6 @@ SELECT_PREFIX = "SELECT * FROM logs WHERE "
 
 Pair = tuple[str, int]
 """(rule id, line number of the event)"""
-
-
-class BenchError(Exception):
-    """A step of the benchmark failed; the message says which and why."""
 
 
 @dataclass
@@ -113,15 +110,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def default_seccenter() -> str | None:
     beside = Path(sys.executable).parent / "seccenter"
     return str(beside) if beside.exists() else shutil.which("seccenter")
-
-
-def prepare_out(out: Path | None) -> Path:
-    if out is None:
-        return Path(tempfile.mkdtemp(prefix="seccenter-bench-"))
-    if out.resolve().is_relative_to(REPO.resolve()):
-        raise BenchError(f"--out {out} is inside the repository; choose a folder outside {REPO}")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def generate(workloads: Path, out: Path, scale: float) -> Path:
@@ -382,25 +370,7 @@ def run(args: argparse.Namespace, out: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    created = args.out is None
-    try:
-        out = prepare_out(args.out)
-    except BenchError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    try:
-        return run(args, out)
-    except BenchError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    finally:
-        if args.keep:
-            print(f"kept {out}", file=sys.stderr)
-        elif created:
-            shutil.rmtree(out, ignore_errors=True)
-        else:
-            print(f"left {out} in place (it was given with --out)", file=sys.stderr)
+    return run_in_workdir(parse_args(argv), run)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,52 @@
+"""What every benchmark script shares: its error type, its scratch folder, and the main() around a run.
+
+The scripts run as ``python bench/NAME.py``, so this module is importable beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class BenchError(Exception):
+    """A step of the benchmark failed; the message says which and why."""
+
+
+def prepare_out(out: Path | None) -> Path:
+    """A fresh temporary folder, or the one given with --out, which must be outside the repository."""
+    if out is None:
+        return Path(tempfile.mkdtemp(prefix="seccenter-bench-"))
+    if out.resolve().is_relative_to(REPO):
+        raise BenchError(f"--out {out} is inside the repository; choose a folder outside {REPO}")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def run_in_workdir(args: argparse.Namespace, run: Callable[[argparse.Namespace, Path], int]) -> int:
+    """Run in the scratch folder (``args.out`` or a temporary one, removed afterwards unless ``args.keep``);
+    exit 2 when the folder is refused, 1 when a step failed."""
+    created = args.out is None
+    try:
+        out = prepare_out(args.out)
+    except BenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        return run(args, out)
+    except BenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        if args.keep:
+            print(f"kept {out}", file=sys.stderr)
+        elif created:
+            shutil.rmtree(out, ignore_errors=True)
+        else:
+            print(f"left {out} in place (it was given with --out)", file=sys.stderr)
