@@ -7,16 +7,40 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+DEFAULT_WORKLOADS = REPO.parent / "shared" / "bench"
+GENERATOR = "make_workloads.py"
 
 
 class BenchError(Exception):
     """A step of the benchmark failed; the message says which and why."""
+
+
+def default_seccenter() -> str | None:
+    """The ``seccenter`` beside the running Python (its venv), else the one on PATH."""
+    beside = Path(sys.executable).parent / "seccenter"
+    return str(beside) if beside.exists() else shutil.which("seccenter")
+
+
+def generate(workloads: Path, out: Path, scale: float, only: str, expected: tuple[str, ...]) -> None:
+    """Run the shared workload generator for ``only`` into ``out``; each of ``expected`` must then exist."""
+    script = workloads / GENERATOR
+    if not script.is_file():
+        raise BenchError(f"workload generator not found: {script}")
+    out.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, str(script), str(out), "--scale", str(scale), "--only", only]
+    result = subprocess.run(command, cwd=out, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise BenchError(f"{GENERATOR} failed (exit {result.returncode}):\n{result.stderr.strip()}")
+    for name in expected:
+        if not (out / name).is_file():
+            raise BenchError(f"{GENERATOR} did not write {name}")
 
 
 def prepare_out(out: Path | None) -> Path:

@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -43,11 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchkit import BenchError, run_in_workdir
+from benchkit import DEFAULT_WORKLOADS, GENERATOR, REPO, BenchError, default_seccenter, generate, run_in_workdir
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_WORKLOADS = REPO.parent / "shared" / "bench"
-GENERATOR = "make_workloads.py"
 LOG_FILES = ("auth.log", "access.log")
 DB_NAME = "bench.db"
 
@@ -114,24 +110,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.seccenter is None:
         parser.error("no seccenter executable found; pass --seccenter")
     return args
-
-
-def default_seccenter() -> str | None:
-    beside = Path(sys.executable).parent / "seccenter"
-    return str(beside) if beside.exists() else shutil.which("seccenter")
-
-
-def generate(workloads: Path, out: Path, scale: float) -> None:
-    script = workloads / GENERATOR
-    if not script.is_file():
-        raise BenchError(f"workload generator not found: {script}")
-    command = [sys.executable, str(script), str(out), "--scale", str(scale), "--only", "auth,access"]
-    result = subprocess.run(command, cwd=out, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise BenchError(f"{GENERATOR} failed (exit {result.returncode}):\n{result.stderr.strip()}")
-    for name in LOG_FILES:
-        if not (out / name).is_file():
-            raise BenchError(f"{GENERATOR} did not write {name}")
 
 
 def max_rss_mb(rusage: Any) -> float:
@@ -282,7 +260,7 @@ def summary_json(args: argparse.Namespace, peer: Timing, ingest: Timing | None, 
 
 def run(args: argparse.Namespace, out: Path) -> int:
     print(f"generating auth.log + access.log at scale {args.scale} in {out} ...", file=sys.stderr)
-    generate(args.workloads, out, args.scale)
+    generate(args.workloads, out, args.scale, "auth,access", LOG_FILES)
     paths = [out / name for name in LOG_FILES]
     print(f"bare regex parse, best of {args.repeat} ...", file=sys.stderr)
     peer = time_bare_regex(paths, args.repeat)

@@ -66,11 +66,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchkit import BenchError, run_in_workdir
+from benchkit import DEFAULT_WORKLOADS, GENERATOR, BenchError, generate, run_in_workdir
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_WORKLOADS = REPO.parent / "shared" / "bench"
-GENERATOR = "make_workloads.py"
 PCAP = "mixed.pcap"
 PACKETS_AT_SCALE_1 = 50_000
 CYCLE = ("dns", "http", "scan", "icmp", "tls")
@@ -169,19 +166,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def generate(workloads: Path, out: Path, scale: float) -> Path:
-    script = workloads / GENERATOR
-    if not script.is_file():
-        raise BenchError(f"workload generator not found: {script}")
-    out.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, str(script), str(out), "--only", "pcap", "--scale", str(scale)]
-    result = subprocess.run(command, cwd=out, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise BenchError(f"{GENERATOR} failed (exit {result.returncode}):\n{result.stderr.strip()}")
-    path = out / PCAP
-    if not path.is_file():
-        raise BenchError(f"{GENERATOR} did not write {PCAP}")
-    return path
+def generate_pcap(workloads: Path, out: Path, scale: float) -> Path:
+    generate(workloads, out, scale, "pcap", (PCAP,))
+    return out / PCAP
 
 
 def count_packets(path: Path) -> int:
@@ -383,7 +370,7 @@ def child_peak_mb(result: dict[str, Any], rusage_mb: float) -> tuple[float, str]
 
 def measure_rss(workloads: Path, out: Path, scale: float) -> dict[str, Any]:
     print(f"generating {PCAP} at scale {scale} for the RSS run ...", file=sys.stderr)
-    path = generate(workloads, out / f"rss-scale-{scale:g}", scale)
+    path = generate_pcap(workloads, out / f"rss-scale-{scale:g}", scale)
     packets = count_packets(path)
     imported, _, import_rusage = run_child(IMPORT_CHILD)
     import_rss, _ = child_peak_mb(imported, import_rusage)
@@ -501,7 +488,7 @@ def print_report(args: argparse.Namespace, packets: int, ours: Timing, scapy: Ti
 def run(args: argparse.Namespace, out: Path) -> int:
     where = str(out) if args.out is not None or args.keep else "a temporary directory"
     print(f"generating {PCAP} at scale {args.scale} in {where} ...", file=sys.stderr)
-    path = generate(args.workloads, out, args.scale)
+    path = generate_pcap(args.workloads, out, args.scale)
     packets = count_packets(path)
     notes: dict[str, str] = {}
     contenders: dict[str, Callable[[], Timing]] = {"seccenter": lambda: run_seccenter(path, packets)}

@@ -38,7 +38,6 @@ import argparse
 import gc
 import json
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -47,12 +46,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchkit import BenchError, run_in_workdir
+from benchkit import DEFAULT_WORKLOADS, GENERATOR, REPO, BenchError, default_seccenter, generate, run_in_workdir
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_WORKLOADS = REPO.parent / "shared" / "bench"
 DEFAULT_RULES = REPO.parent / "shared" / "corpus" / "sigma" / "rules" / "windows" / "process_creation"
-GENERATOR = "make_workloads.py"
 EVENTS = "events.jsonl"
 BATCH = 5000
 SELECT_PREFIX = "SELECT * FROM logs WHERE "
@@ -105,25 +101,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if not args.rules.exists():
         parser.error(f"rules not found: {args.rules}")
     return args
-
-
-def default_seccenter() -> str | None:
-    beside = Path(sys.executable).parent / "seccenter"
-    return str(beside) if beside.exists() else shutil.which("seccenter")
-
-
-def generate(workloads: Path, out: Path, scale: float) -> Path:
-    script = workloads / GENERATOR
-    if not script.is_file():
-        raise BenchError(f"workload generator not found: {script}")
-    command = [sys.executable, str(script), str(out), "--scale", str(scale), "--only", "events"]
-    result = subprocess.run(command, cwd=out, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise BenchError(f"{GENERATOR} failed (exit {result.returncode}):\n{result.stderr.strip()}")
-    path = out / EVENTS
-    if not path.is_file():
-        raise BenchError(f"{GENERATOR} did not write {EVENTS}")
-    return path
 
 
 def count_lines(path: Path) -> int:
@@ -352,7 +329,8 @@ def print_report(args: argparse.Namespace, ours: Timing, peer: Timing, cli: Timi
 
 def run(args: argparse.Namespace, out: Path) -> int:
     print(f"generating {EVENTS} at scale {args.scale} in {out} ...", file=sys.stderr)
-    events_file = generate(args.workloads, out, args.scale)
+    generate(args.workloads, out, args.scale, "events", (EVENTS,))
+    events_file = out / EVENTS
     events = count_lines(events_file)
     print(f"seccenter in-process, best of {args.repeat} ...", file=sys.stderr)
     ours = best_of(args.repeat, lambda: time_seccenter(args.rules, events_file, events))
