@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,15 @@ from seccenter.events import Event
 
 SOURCE_IP_FIELDS = ("src_ip", "c-ip", "SourceIp", "IpAddress", "src", "source.ip")
 """Where the triage screen looks for the address an alert came from, first present wins."""
+
+
+def source_ip(fields: Mapping[str, Any]) -> str | None:
+    """The first of ``SOURCE_IP_FIELDS`` with a value, as text."""
+    for name in SOURCE_IP_FIELDS:
+        value = fields.get(name)
+        if value:
+            return str(value)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,11 +36,7 @@ class Alert:
 
     @property
     def source_ip(self) -> str | None:
-        for name in SOURCE_IP_FIELDS:
-            value = self.event.fields.get(name)
-            if value:
-                return str(value)
-        return None
+        return source_ip(self.event.fields)
 
     def to_dict(self) -> dict[str, Any]:
         return {

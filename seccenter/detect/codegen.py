@@ -34,7 +34,14 @@ from sigma.types import (
     SigmaString,
 )
 
-from seccenter.detect.matchers import StringGroups, Subject, classify_strings, typed_test, unanchored
+from seccenter.detect.matchers import (
+    StringGroups,
+    Subject,
+    classify_strings,
+    fold_or_args,
+    typed_test,
+    unanchored,
+)
 
 INLINE_INFIXES = 16
 """Up to this many ``contains`` values are tested inline; longer lists go through one loop helper."""
@@ -100,15 +107,8 @@ class _Emitter:
         raise TypeError(f"unsupported condition element {type(node).__name__}")
 
     def _or_args(self, args: list[Any]) -> list[str]:
-        folded: dict[tuple[str | None, bool], list[SigmaString]] = {}
-        parts: list[str] = []
-        for arg in args:
-            if isinstance(arg, ConditionFieldEqualsValueExpression | ConditionValueExpression) and isinstance(
-                    arg.value, SigmaString) and not arg.value.contains_placeholder():
-                field = arg.field if isinstance(arg, ConditionFieldEqualsValueExpression) else None
-                folded.setdefault((field, isinstance(arg.value, SigmaCasedString)), []).append(arg.value)
-            else:
-                parts.append(self.expression(arg))
+        folded, rest = fold_or_args(args)
+        parts = [self.expression(arg) for arg in rest]
         for (field, cased), values in folded.items():
             parts.append(self._strings(field, values, cased))
         return parts

@@ -150,17 +150,28 @@ def any_of(matchers: list[Matcher]) -> Matcher:
     return match_any
 
 
+Folded = dict[tuple[str | None, bool], list[SigmaString]]
+
+
+def fold_or_args(args: list[Any]) -> tuple[Folded, list[Any]]:
+    """Split OR-linked condition args into plain Sigma strings by (field, cased) — field None for keywords —
+    which one test can decide together, and the other args."""
+    folded: Folded = defaultdict(list)
+    others: list[Any] = []
+    for arg in args:
+        if isinstance(arg, ConditionFieldEqualsValueExpression | ConditionValueExpression) and _is_plain_string(
+                arg.value):
+            field_name = arg.field if isinstance(arg, ConditionFieldEqualsValueExpression) else None
+            folded[(field_name, isinstance(arg.value, SigmaCasedString))].append(arg.value)
+        else:
+            others.append(arg)
+    return folded, others
+
+
 def _compile_or_args(args: list[Any]) -> list[Matcher]:
     """OR-linked plain string values on one field become one folded test per field and kind."""
-    folded: dict[tuple[str | None, bool], list[SigmaString]] = defaultdict(list)
-    others: list[Matcher] = []
-    for arg in args:
-        if isinstance(arg, ConditionFieldEqualsValueExpression) and _is_plain_string(arg.value):
-            folded[(arg.field, isinstance(arg.value, SigmaCasedString))].append(arg.value)
-        elif isinstance(arg, ConditionValueExpression) and _is_plain_string(arg.value):
-            folded[(None, isinstance(arg.value, SigmaCasedString))].append(arg.value)
-        else:
-            others.append(compile_condition(arg))
+    folded, rest = fold_or_args(args)
+    others = [compile_condition(arg) for arg in rest]
     for (name, cased), values in folded.items():
         test = _string_list_test(values if name is not None else [unanchored(v) for v in values], cased)
         others.append(_keyword_from_test(test, cased) if name is None else _field_from_test(name, test, cased))

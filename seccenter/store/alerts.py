@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from seccenter.detect.alert import SOURCE_IP_FIELDS, Alert
+from seccenter.detect.alert import Alert, source_ip
 from seccenter.detect.correlation import CorrelationAlert
 from seccenter.store.events import encode_json
 
@@ -38,7 +38,7 @@ def insert_correlation_alerts(db: Database, alerts: Sequence[tuple[CorrelationAl
         "INSERT OR IGNORE INTO alerts (rule_id, rule_title, level, tags, event_id, time, source_ip, created,"
         " status, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'new', ?)",
         [(alert.rule_id, alert.rule_title, alert.level, encode_json(alert.tags), event_id, alert.time.isoformat(),
-          _group_source_ip(alert), now, encode_json(_details(alert))) for alert, event_id in alerts],
+          source_ip(alert.group_values), now, encode_json(_details(alert))) for alert, event_id in alerts],
     )
     return db.conn.total_changes - before
 
@@ -47,14 +47,6 @@ def _details(alert: CorrelationAlert) -> dict[str, Any]:
     document = alert.to_dict()
     return {key: document[key] for key in ("type", "group", "window_start", "window_end", "value", "count",
                                            "contributors")}
-
-
-def _group_source_ip(alert: CorrelationAlert) -> str | None:
-    for name in SOURCE_IP_FIELDS:
-        value = alert.group_values.get(name)
-        if value:
-            return str(value)
-    return None
 
 
 def _filters(since: datetime | None, min_level: str | None) -> tuple[str, list[Any]]:
