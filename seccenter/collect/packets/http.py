@@ -13,6 +13,7 @@ import re
 from typing import Any, NamedTuple
 
 from seccenter.collect.interface import decode_line
+from seccenter.collect.jsonlines import proxy_fields as sigma_proxy_fields
 
 MAX_HEAD_BYTES = 32 << 10
 WANTED = ("host", "user-agent", "referer", "content-length", "transfer-encoding")
@@ -103,34 +104,12 @@ def body_length(headers: dict[str, str], response: bool = False) -> int | None:
 
 
 def proxy_fields(fields: dict[str, Any], request: Request) -> None:
-    """Add Sigma's proxy fields for a request: the same values ``seccenter.collect.jsonlines.proxy_fields``
-    gives (``c-uri``, ``c-uri-stem``, ``c-uri-query``, ``c-uri-extension``, ``cs-host``, ``cs-method``,
-    ``c-useragent``, ``cs-referrer``), written for the per-packet path, plus ``cs-version`` and ``r-dns``
-    (the host without its port)."""
-    url = request.target
-    if url:
-        fields["c-uri"] = url
-        stem, mark, query = url.partition("?")
-        if "://" in stem:
-            stem = "/" + stem.split("://", 1)[1].partition("/")[2]
-        fields["c-uri-stem"] = stem
-        if query:
-            fields["c-uri-query"] = query
-        last = stem[stem.rfind("/") + 1:]
-        dot = last.rfind(".")
-        if dot >= 0 and dot + 1 < len(last):
-            fields["c-uri-extension"] = last[dot + 1:]
+    """Add Sigma's proxy fields for a request (``seccenter.collect.jsonlines.proxy_fields``), plus
+    ``cs-version`` and ``r-dns`` (the host without its port)."""
     headers = request.headers
     host = headers.get("host")
-    if host:
-        fields["cs-host"] = host
-    fields["cs-method"] = request.method
-    agent = headers.get("user-agent")
-    if agent:
-        fields["c-useragent"] = agent
-    referrer = headers.get("referer")
-    if referrer:
-        fields["cs-referrer"] = referrer
+    fields.update(sigma_proxy_fields(url=request.target, host=host, method=request.method,
+                                     user_agent=headers.get("user-agent"), referrer=headers.get("referer")))
     if request.version:
         fields["cs-version"] = request.version
     if host:
