@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from click.testing import CliRunner
@@ -12,6 +14,7 @@ settings.load_profile("seccenter")
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
+WORKLOADS = REPO.parent / "shared" / "bench" / "make_workloads.py"
 
 
 @pytest.fixture
@@ -20,6 +23,18 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip("../shared/corpus is not present")
     return CORPUS
+
+
+@pytest.fixture(scope="session")
+def workloads() -> ModuleType:
+    """The shared deterministic workload generator (``make_pcap``, ``make_files``…); skips where it is absent."""
+    if not WORKLOADS.exists():
+        pytest.skip("../shared/bench/make_workloads.py is not present")
+    spec = importlib.util.spec_from_file_location("make_workloads", WORKLOADS)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture

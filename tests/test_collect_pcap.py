@@ -3,12 +3,12 @@ for each reason, resuming reproduces exactly the events not yet stored, the payl
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import random
 import struct
 from collections import Counter
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from test_collect_pcap_support import (
@@ -269,24 +269,13 @@ def test_every_corpus_capture_reaches_its_end(corpus: Path) -> None:
 # --- mixed.pcap from the shared workload generator ---------------------------------------------------------
 
 
-def _generator():
-    path = Path(__file__).resolve().parents[2] / "shared" / "bench" / "make_workloads.py"
-    if not path.exists():
-        pytest.skip("../shared/bench/make_workloads.py is not present")
-    spec = importlib.util.spec_from_file_location("make_workloads", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-def test_mixed_workload_counts(tmp_path: Path) -> None:
+def test_mixed_workload_counts(tmp_path: Path, workloads: ModuleType) -> None:
     """Scale 0.02: 1000 packets, every fifth of each kind: 200 DNS queries, HTTP requests, scan SYNs, pings, TLS
     ClientHellos; one flow per distinct conversation (counted independently with scapy)."""
     from scapy.all import ICMP, IP, TCP, UDP, PcapReader
 
-    generator = _generator()
     path = tmp_path / "mixed.pcap"
-    generator.make_pcap(str(path), int(50_000 * 0.02), random.Random(1))
+    workloads.make_pcap(str(path), int(50_000 * 0.02), random.Random(1))
     conversations = set()
     with PcapReader(str(path)) as packets:
         for packet in packets:

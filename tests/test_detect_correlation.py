@@ -286,17 +286,33 @@ def test_event_count_gt_and_eq_neq_lt() -> None:
     times = [0, 1, 2, 3, 4, 5]
     assert len(run(load(correlation("event_count", condition="gt: 5")), brute_force(times))) == 1
     assert run(load(correlation("event_count", condition="gt: 5")), brute_force(times[:5])) == []
-    assert [a.value for a in run(load(correlation("event_count", condition="eq: 3")), brute_force(times))] == [3, 3]
-    # lt/lte/neq hold from the first match on: every match fires (the window empties after each alert)
-    assert len(run(load(correlation("event_count", condition="lt: 3")), brute_force(times))) == 6
-    assert len(run(load(correlation("event_count", condition="neq: 0")), brute_force(times[:2]))) == 2
+    assert [a.value for a in run(load(correlation("event_count", condition="eq: 3")), brute_force(times))] == [3]
+    # lt/lte/neq hold from the first match on: the first match fires, the rest of the burst is the same episode
+    lt_alerts = run(load(correlation("event_count", condition="lt: 3")), brute_force(times))
+    assert [(a.value, a.window_start) for a in lt_alerts] == [(1, T0)]
+    assert len(run(load(correlation("event_count", condition="neq: 0")), brute_force([0, 301]))) == 2
 
 
-def test_fires_once_per_window_then_starts_over() -> None:
+def test_one_alert_per_episode_then_starts_over_after_a_quiet_timespan() -> None:
     rules = load(correlation("event_count", condition="gte: 5"))
-    alerts = run(rules, brute_force([float(i) for i in range(12)]))
-    assert [(a.window_start, a.window_end) for a in alerts] == [
-        (T0, T0 + timedelta(seconds=4)), (T0 + timedelta(seconds=5), T0 + timedelta(seconds=9))]
+    # an hour of guessing, one try a minute apart (inside the 5m timespan): one alert, where it was first met
+    alerts = run(rules, brute_force([60.0 * i for i in range(60)]))
+    assert [(a.window_start, a.window_end) for a in alerts] == [(T0, T0 + timedelta(minutes=4))]
+    # a gap of more than one timespan ends the episode: the next burst counts from nothing and alerts again
+    second = [3600.0 + 301 + i for i in range(4)], [3600.0 + 301 + 4, 3600.0 + 301 + 5]
+    alerts = run(rules, brute_force([60.0 * i for i in range(60)] + second[0] + second[1]))
+    assert [a.window_start for a in alerts] == [T0, T0 + timedelta(seconds=3600 + 301)]
+    assert alerts[1].count == 5
+
+
+def test_episode_survives_a_state_round_trip() -> None:
+    (rule,) = load(correlation("event_count", condition="gte: 2"))
+    engine = CorrelationEngine([rule])
+    assert len(engine.process(brute_force([0, 1]))) == 1
+    resumed = CorrelationEngine([rule], state=json.loads(json.dumps(engine.state())))
+    assert resumed.process(brute_force([60, 61])) == []  # the same episode: no second alert
+    assert resumed.skipped[rule.id]["after_alert"] == 2
+    assert len(resumed.process(brute_force([1000, 1001]))) == 1
 
 
 def test_group_by_keeps_sources_apart() -> None:
@@ -477,7 +493,7 @@ def test_value_percentile() -> None:
     assert run(rules, transfers(times, [100] * 8 + [900, 1900])) == []  # exactly 1000: gt says no
     assert run(rules, transfers(times, [100] * 8 + [900, 1800])) == []
     # a single value above the threshold is its own percentile
-    assert [a.value for a in run(rules, transfers([0, 1], [1001, 1001]))] == [1001, 1001]
+    assert [a.value for a in run(rules, transfers([0, 400], [1001, 1001]))] == [1001, 1001]
 
 
 def test_value_percentile_window() -> None:

@@ -12,8 +12,10 @@ Semantics (the specification leaves these to the tool):
   inclusive: matches exactly ``timespan`` apart share a window (as in pySigma's SQLite backend).
 - Each match is evaluated on the window ending at its group's newest match. The condition (every operator
   of a range must hold) is tested after each match is added.
-- A window fires once: after an alert the group's window is emptied, so a further alert needs the condition
-  to be met again by new matches (``event_count gte 5``: alerts at the 5th, 10th, ... match of a burst).
+- One alert per episode: after an alert the group's window is emptied and the group stays quiet while its
+  matches keep coming less than one ``timespan`` apart (they are counted as ``after_alert``, not kept); once
+  a group has had no match for more than a timespan, counting starts again from nothing. A port scan or a
+  brute force of an hour is one alert, not sixty; the alert's window shows where the condition was first met.
   The one exception is ``value_percentile`` without ``percentile`` (the rarity reading, below), whose window
   is the baseline: there a value alerts at most once per timespan instead.
 - Ordering: ``process()`` sorts each batch by event time (stable, so equal times keep arrival order); across
@@ -664,7 +666,7 @@ class _Group:
     """One group's window: entries sorted by (time, arrival), with the aggregates its rule type needs."""
 
     __slots__ = ("display", "latest", "times", "entries", "seq", "counter", "values", "whole", "fraction",
-                 "positions", "suppressed")
+                 "positions", "suppressed", "alerted")
 
     def __init__(self, kind: str, slots: int, display: list[Any], latest: float) -> None:
         self.display = display
@@ -681,6 +683,8 @@ class _Group:
         self.positions: list[list[tuple[float, int]]] | None = \
             [[] for _ in range(slots)] if kind == "temporal_ordered" else None
         self.suppressed: dict[str, float] | None = {} if kind == RARITY else None
+        self.alerted: float | None = None
+        """The newest match time of the episode that alerted; None while no alert is open."""
 
     def insert(self, time: float, slot: int, value: Any, contribs: tuple[Contrib, ...]) -> None:
         self.seq += 1
@@ -805,6 +809,14 @@ class _Runtime:
         elif time < group.latest - span:
             self.skipped["late"] += 1
             return None
+        if group.alerted is not None:
+            if time - group.alerted <= span:
+                group.alerted = max(group.alerted, time)
+                group.latest = max(group.latest, time)
+                self.watermark = max(self.watermark, time)
+                self.skipped["after_alert"] += 1
+                return None
+            group.alerted = None
         if time >= group.latest:
             group.latest = time
             group.display = [_display(v) for v in raw_group]
@@ -877,6 +889,7 @@ class _Runtime:
             group.suppressed[value] = group.latest
         else:
             self.total -= group.clear()
+            group.alerted = group.latest
         return alert
 
     def sweep(self) -> None:
@@ -903,6 +916,7 @@ class _Runtime:
                 "entries": [[time, slot, value, [list(c) for c in contribs]]
                             for time, _seq, slot, value, contribs in group.entries],
                 **({"suppressed": group.suppressed} if group.suppressed else {}),
+                **({"alerted": group.alerted} if group.alerted is not None else {}),
             } for key, group in self.groups.items()],
         }
 
@@ -927,6 +941,8 @@ class _Runtime:
                     for rule, epoch, path, offset, line in contribs))
             if group.suppressed is not None:
                 group.suppressed.update({str(k): float(v) for k, v in item.get("suppressed", {}).items()})
+            if item.get("alerted") is not None:
+                group.alerted = float(item["alerted"])
             group.prune(group.latest - self.rule.timespan)
             group.drop_oldest(len(group.entries) - self.max_entries_per_group)
             self.groups[key] = group
@@ -973,7 +989,7 @@ class CorrelationEngine:
 
     @property
     def skipped(self) -> dict[str, dict[str, int]]:
-        """Per correlation rule id: matches not counted, by reason (missing_value, non_numeric, late,
+        """Per correlation rule id: matches not counted, by reason (missing_value, non_numeric, late, after_alert,
         capped, evicted)."""
         return {rule_id: dict(runtime.skipped) for rule_id, runtime in self._runtimes.items() if runtime.skipped}
 
