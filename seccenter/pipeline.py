@@ -19,6 +19,8 @@ from seccenter.collect.interface import CollectOptions, Collector, Position
 from seccenter.detect.alert import Alert
 from seccenter.detect.correlation import CorrelationAlert, CorrelationEngine
 from seccenter.detect.engine import Engine
+from seccenter.detect.ioc import IocSet
+from seccenter.detect.ioc.engine import engine_for
 from seccenter.detect.sigma import RuleSet
 from seccenter.events import Event, Malformed, Origin
 from seccenter.store.alerts import insert_alerts, insert_correlation_alerts
@@ -184,10 +186,11 @@ def _count(report: SourceReport, record: Event | Malformed) -> bool:
 def detect_paths(paths: Iterable[Path], rules: RuleSet, fmt: str | None = None,
                  options: CollectOptions | None = None,
                  reports: list[SourceReport] | None = None,
-                 correlated: list[CorrelationAlert] | None = None) -> Iterator[Alert]:
+                 correlated: list[CorrelationAlert] | None = None, iocs: IocSet | None = None) -> Iterator[Alert]:
     """Stateless detection: parse each source and yield alerts; per-source reports go to ``reports``,
-    correlation alerts (windows open only for this call) to ``correlated``."""
-    engine = Engine(rules.runnable)
+    correlation alerts (windows open only for this call) to ``correlated``; C2 indicators of ``iocs`` alert
+    like rules."""
+    engine = engine_for(rules.runnable, iocs)
     correlations = CorrelationEngine(rules.correlations)
     for item in expand_paths(paths):
         report = item if isinstance(item, SourceReport) else SourceReport(str(item))
@@ -216,9 +219,11 @@ def detect_paths(paths: Iterable[Path], rules: RuleSet, fmt: str | None = None,
 
 
 def ingest(db: Database, paths: Iterable[Path], rules: RuleSet, fmt: str | None = None,
-           options: CollectOptions | None = None, batch_size: int = BATCH_SIZE) -> IngestSummary:
-    """Read new data from every source, detect, and store events, alerts, malformed records and positions."""
-    engine = Engine(rules.runnable)
+           options: CollectOptions | None = None, batch_size: int = BATCH_SIZE,
+           iocs: IocSet | None = None) -> IngestSummary:
+    """Read new data from every source, detect (Sigma rules, and the C2 indicators of ``iocs``), and store
+    events, alerts, malformed records and positions."""
+    engine = engine_for(rules.runnable, iocs)
     correlations = CorrelationEngine(rules.correlations, state=load_state(db) if rules.correlations else None)
     summary = IngestSummary()
     for item in expand_paths(paths):

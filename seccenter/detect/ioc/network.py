@@ -1,0 +1,128 @@
+"""C2 indicators looked up fast enough for every event of an ingest, with lists of any size.
+
+Domain names: a set lookup for each suffix of the observed name on a label boundary (``a.b.evil.example``
+asks for itself, ``b.evil.example``, ``evil.example``, ``example``), so an IOC domain matches its subdomains
+and nothing else. Loki tests ``c2 in remote_system`` (a substring), which also matches ``notevil.example``
+and needs one comparison per list entry; this does not.
+
+Addresses: a dict for single addresses; networks as sorted integer ranges searched with bisect, each with
+the index of the network around it (CIDR networks nest or are apart), so the most specific network holding
+the address is found in O(log n + depth).
+"""
+
+from __future__ import annotations
+
+import bisect
+import ipaddress
+from dataclasses import dataclass, field
+
+from seccenter.detect.ioc.model import Indicator
+
+MAX_NAME_CHARS = 253
+"""Longer host names cannot be resolved; an attacker's padding of a Host header is not looked up."""
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass
+class _Ranges:
+    """Networks of one IP version as [first, last] integer ranges, sorted by first address, widest first."""
+
+    networks: list[tuple[int, int, Indicator]] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)
+    parents: list[int] = field(default_factory=list)
+    indicators: list[Indicator] = field(default_factory=list)
+    dirty: bool = False
+
+    def add(self, network: IPNetwork, indicator: Indicator) -> None:
+        self.networks.append((int(network.network_address), int(network.broadcast_address), indicator))
+        self.dirty = True
+
+    def _build(self) -> None:
+        self.networks.sort(key=lambda item: (item[0], -item[1]))
+        self.starts = [start for start, _end, _indicator in self.networks]
+        self.ends = [end for _start, end, _indicator in self.networks]
+        self.indicators = [indicator for _start, _end, indicator in self.networks]
+        self.parents = []
+        open_networks: list[int] = []  # indices of the networks enclosing the current one, innermost last
+        for index, (start, _end, _indicator) in enumerate(self.networks):
+            while open_networks and self.ends[open_networks[-1]] < start:
+                open_networks.pop()
+            self.parents.append(open_networks[-1] if open_networks else -1)
+            open_networks.append(index)
+        self.dirty = False
+
+    def find(self, number: int) -> Indicator | None:
+        if self.dirty:
+            self._build()
+        index = bisect.bisect_right(self.starts, number) - 1
+        # the networks holding ``number`` are this one or those around it: walk outwards
+        while index >= 0 and self.ends[index] < number:
+            index = self.parents[index]
+        return self.indicators[index] if index >= 0 else None
+
+
+class C2Index:
+    """C2 indicators by domain, address and network; the first indicator for a value wins."""
+
+    def __init__(self) -> None:
+        self.domains: dict[str, Indicator] = {}
+        self.addresses: dict[str, Indicator] = {}
+        self._ranges = {4: _Ranges(), 6: _Ranges()}
+        self._network_values: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self.domains) + len(self.addresses) + len(self._network_values)
+
+    def add(self, indicator: Indicator, address: IPAddress | IPNetwork | None) -> bool:
+        """Add an indicator; False when its value is already there."""
+        if address is None:
+            return self.domains.setdefault(indicator.value, indicator) is indicator
+        if isinstance(address, ipaddress.IPv4Network | ipaddress.IPv6Network):
+            if indicator.value in self._network_values:
+                return False
+            self._network_values.add(indicator.value)
+            self._ranges[address.version].add(address, indicator)
+            return True
+        return self.addresses.setdefault(indicator.value, indicator) is indicator
+
+    def match_name(self, name: str) -> Indicator | None:
+        """The indicator for ``name`` or the nearest domain above it; an IP literal is looked up as an address."""
+        if not name or len(name) > MAX_NAME_CHARS:
+            return None
+        name = name.lower().rstrip(".")
+        if name[0].isdigit() or ":" in name:
+            found = self.match_address(name)
+            if found is not None:
+                return found
+        domains = self.domains
+        if not domains:
+            return None
+        position = 0
+        while True:
+            found = domains.get(name[position:] if position else name)
+            if found is not None:
+                return found
+            position = name.find(".", position) + 1
+            if not position:
+                return None
+
+    def match_address(self, text: str) -> Indicator | None:
+        """The indicator for the address ``text`` (any notation), or for the narrowest network holding it."""
+        found = self.addresses.get(text)
+        if found is not None:
+            return found
+        if not self._network_values and "." in text and ":" not in text:
+            return None  # IPv4 text as logs write it, looked up above; nothing else can hold it
+        try:
+            address = ipaddress.ip_address(text.strip("[]"))
+        except ValueError:
+            return None
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        found = self.addresses.get(str(address))
+        if found is None and self._network_values:
+            found = self._ranges[address.version].find(int(address))
+        return found
