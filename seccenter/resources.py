@@ -19,5 +19,10 @@ def sigma_rules() -> Path:
     return bundled("rules") / "sigma"
 
 
+def ioc_lists() -> Path:
+    """The example IOC lists (signature-base format, documentation addresses and EICAR only)."""
+    return bundled("rules") / "ioc"
+
+
 def samples() -> Path:
     return _PACKAGE / "samples"

@@ -7,6 +7,7 @@ import click
 
 from seccenter import pipeline
 from seccenter.cli.context import load_ruleset, read_placeholders
+from seccenter.cli.ioc_options import ioc_option, load_iocs
 from seccenter.cli.options import collect_options, placeholders_option, time_options
 from seccenter.collect.registry import FORMAT_NAMES
 from seccenter.report.terminal import alerts_table, make_console, visible
@@ -19,17 +20,20 @@ from seccenter.report.terminal import alerts_table, make_console, visible
 @click.option("--format", "output", type=click.Choice(["jsonl", "table"]), default="jsonl", show_default=True,
               help="jsonl: one alert per line; table: for reading.")
 @click.option("--input-format", "fmt", type=click.Choice(FORMAT_NAMES), help="Input format (default: sniffed).")
+@ioc_option
 @time_options
 @placeholders_option
 def command(rule_paths: tuple[Path, ...], paths: tuple[Path, ...], output: str, fmt: str | None,
-            year: int | None, zone, placeholders_file: Path | None) -> None:
+            ioc_paths: tuple[Path, ...], year: int | None, zone, placeholders_file: Path | None) -> None:
     """Run Sigma rules over files and print the alerts; stores nothing.
 
     Example: seccenter detect --rules rules/sigma /var/log/auth.log --format jsonl
     """
     ruleset = load_ruleset(rule_paths, placeholders=read_placeholders(placeholders_file))
+    iocs = load_iocs(ioc_paths)
     reports: list[pipeline.SourceReport] = []
-    alerts = pipeline.detect_paths(paths, ruleset, fmt=fmt, options=collect_options(zone, year), reports=reports)
+    alerts = pipeline.detect_paths(paths, ruleset, fmt=fmt, options=collect_options(zone, year), reports=reports,
+                                   iocs=iocs)
     if output == "jsonl":
         for alert in alerts:
             click.echo(json.dumps(alert.to_dict(), default=str, ensure_ascii=False))

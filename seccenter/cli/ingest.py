@@ -8,6 +8,7 @@ from rich.table import Table
 
 from seccenter import pipeline
 from seccenter.cli.context import AppContext, load_ruleset, read_placeholders
+from seccenter.cli.ioc_options import ioc_option, load_iocs
 from seccenter.cli.options import collect_options, json_option, placeholders_option, time_options
 from seccenter.collect.registry import FORMAT_NAMES
 from seccenter.report.terminal import make_console, safe
@@ -34,20 +35,23 @@ def summary_table(summary: pipeline.IngestSummary) -> Table:
 @click.option("--format", "fmt", type=click.Choice(FORMAT_NAMES), help="Input format (default: sniffed).")
 @click.option("--rules", "rule_paths", multiple=True, type=click.Path(path_type=Path),
               help="Sigma rules (file or directory, repeatable; default: the bundled rules).")
+@ioc_option
 @time_options
 @placeholders_option
 @json_option
 @click.pass_obj
 def command(app: AppContext, paths: tuple[Path, ...], fmt: str | None, rule_paths: tuple[Path, ...],
-            year: int | None, zone, placeholders_file: Path | None, as_json: bool) -> None:
+            ioc_paths: tuple[Path, ...], year: int | None, zone, placeholders_file: Path | None,
+            as_json: bool) -> None:
     """Read log files (or directories of them) into the store, detecting as they go.
 
     Only data added since the last run is read; malformed lines are quarantined with their path and offset.
 
-    Example: seccenter ingest /var/log/auth.log /var/log/nginx/access.log
+    Example: seccenter ingest /var/log/auth.log /var/log/nginx/access.log --ioc signature-base/iocs
     """
     ruleset = load_ruleset(rule_paths or (sigma_rules(),), placeholders=read_placeholders(placeholders_file))
-    summary = pipeline.ingest(app.db(), paths, ruleset, fmt=fmt, options=collect_options(zone, year))
+    iocs = load_iocs(ioc_paths)
+    summary = pipeline.ingest(app.db(), paths, ruleset, fmt=fmt, options=collect_options(zone, year), iocs=iocs)
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))
     else:

@@ -111,7 +111,10 @@ class IocSet:
         ``c2``); problems are in ``reports``, never raised."""
         iocs = cls(posix_paths)
         for path in paths:
-            if path.is_dir():
+            if not path.exists():
+                iocs.reports.append(ListReport(str(path), list_kind(path.name)))
+                iocs.reports[-1].problem(None, "no such file or directory")
+            elif path.is_dir():
                 for root, dirs, files in os.walk(path):
                     dirs[:] = sorted(name for name in dirs if not name.startswith("."))
                     for name in sorted(files):

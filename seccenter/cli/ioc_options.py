@@ -1,0 +1,37 @@
+"""``--ioc PATH``: IOC lists for the commands that detect (ingest, detect), loaded with warnings on stderr."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from seccenter.detect.ioc import IocSet
+from seccenter.report.terminal import make_console, visible
+
+MAX_WARNINGS = 20
+
+
+def ioc_option(command: Callable) -> Callable:
+    return click.option("--ioc", "ioc_paths", multiple=True, type=click.Path(path_type=Path),
+                        help="IOC list or folder of lists in signature-base's formats (hash-*, filename-*, c2-*; "
+                             "repeatable): C2 addresses and names are matched in network and log events.")(command)
+
+
+def load_iocs(paths: tuple[Path, ...]) -> IocSet | None:
+    """The lists of ``--ioc``; lines that did not load are warned about; no indicator at all is a user error."""
+    if not paths:
+        return None
+    iocs = IocSet.load(paths)
+    console = make_console(stderr=True)
+    for problem in iocs.problems[:MAX_WARNINGS]:
+        console.print(f"warning: IOC not loaded: {visible(str(problem), limit=None)}", markup=False)
+    if iocs.problem_count > MAX_WARNINGS:
+        console.print(f"warning: {iocs.problem_count - MAX_WARNINGS} more IOC lines not loaded", markup=False)
+    if not len(iocs):
+        raise click.ClickException(f"no indicator could be loaded from {', '.join(map(str, paths))}")
+    if not len(iocs.c2):
+        console.print("note: no C2 indicators among the lists; hash and file name indicators apply to files, "
+                      "not to events", markup=False)
+    return iocs
