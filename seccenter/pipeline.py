@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import stat
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -19,13 +21,17 @@ from seccenter.collect.interface import CollectOptions, Collector, Position
 from seccenter.detect.alert import Alert
 from seccenter.detect.correlation import CorrelationAlert, CorrelationEngine
 from seccenter.detect.engine import Engine
+from seccenter.detect.filewalk import FileEntry, Skipped, WalkOptions, display_path, walk
 from seccenter.detect.ioc import IocSet
 from seccenter.detect.ioc.engine import engine_for
 from seccenter.detect.sigma import RuleSet
-from seccenter.events import Event, Malformed, Origin
+from seccenter.detect.yara_rules import CompiledRules, RuleError
+from seccenter.detect.yarascan import FileCheck, FileResult, Finding, ScanOptions, scan_files, scan_pid
+from seccenter.events import Event, LogSource, Malformed, Origin
 from seccenter.store.alerts import insert_alerts, insert_correlation_alerts
 from seccenter.store.correlation_state import load_state, save_state
 from seccenter.store.events import event_ids, insert_events, insert_malformed
+from seccenter.store.filescan import forget_scanned, is_unchanged, save_scanned
 from seccenter.store.ingest_state import get_checkpoint, save_checkpoint
 
 BATCH_SIZE = 2000
@@ -323,4 +329,132 @@ def sniff(db: Database, chunks: Iterable[Path], rules: RuleSet, options: Collect
         part = ingest(db, [path], rules, fmt="pcap", options=options)
         summary.sources.extend(part.sources)
         summary.correlation_alerts.extend(part.correlation_alerts)
+    return summary
+
+
+@dataclass
+class FileScanSummary:
+    """What a YARA scan did: files and bytes read, what was found, what was skipped and why."""
+
+    files_scanned: int = 0
+    bytes_scanned: int = 0
+    matches: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    rule_errors: list[RuleError] = field(default_factory=list)
+    unchanged: int = 0
+    """Files skipped because neither they nor the rules changed since their last scan."""
+    new_alerts: int = 0
+    rules_from_cache: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"files_scanned": self.files_scanned, "bytes_scanned": self.bytes_scanned, "matches": self.matches,
+                "skipped": [item.to_dict() for item in self.skipped],
+                "rule_errors": [error.to_dict() for error in self.rule_errors]}
+
+
+FILE_SCAN_BATCH = 500
+
+
+def _scan_key(rules: CompiledRules, checks: Sequence[FileCheck]) -> str:
+    """Identifies what files are scanned with: a file is scanned again when it changes."""
+    return hashlib.sha256("\0".join([rules.key, *sorted(check.key for check in checks)]).encode()).hexdigest()
+
+
+def _finding_event(origin_path: str, shown_path: str, size: int | None, sha256: str | None, finding: Finding,
+                   now: datetime) -> Event:
+    fields: dict[str, Any] = {"path": shown_path, "filename": os.path.basename(shown_path), "size": size,
+                              "sha256": sha256, "rule": finding.rule, "namespace": finding.namespace,
+                              "tags": list(finding.tags), "meta": dict(finding.meta),
+                              "strings": [hit.to_dict() for hit in finding.strings],
+                              "message": f"{finding.rule} matched {shown_path}"}
+    return Event(now, finding.engine, LogSource("seccenter", "file_scan", finding.engine), fields,
+                 f"{finding.rule_id} {shown_path}", Origin(origin_path, finding.first_offset))
+
+
+def _store_findings(db: Database, origin_path: str, shown_path: str, size: int | None, sha256: str | None,
+                    identity: str, findings: Sequence[Finding]) -> int:
+    """One event per (content, rule) and its alert; ``identity`` (the content's hash) tells apart the contents
+    a path has held, so a changed file alerts again and an unchanged one never twice."""
+    now, stored = datetime.now(UTC), 0
+    for finding in findings:
+        event = _finding_event(origin_path, shown_path, size, sha256, finding, now)
+        file_key = f"{identity}#{finding.rule_id}"
+        insert_events(db, [event], file_key)
+        event_id = event_ids(db, origin_path, file_key, event.origin.offset, event.origin.offset)[event.origin.offset]
+        stored += insert_alerts(db, [(Alert(finding.rule_id, finding.rule, finding.level, finding.tags, event),
+                                      event_id)])
+    return stored
+
+
+def yara_scan(db: Database, rules: CompiledRules, targets: Iterable[Path], options: ScanOptions,
+              walk_options: WalkOptions | None = None, checks: Sequence[FileCheck] = (), full: bool = False,
+              progress: Callable[[FileResult | Skipped], None] | None = None) -> FileScanSummary:
+    """Scan the files below ``targets`` with ``rules`` (and ``checks``), store what is found as events with
+    alerts, and remember each file scanned; files unchanged since their last scan with the same rules and
+    checks are skipped unless ``full``."""
+    summary = FileScanSummary(rule_errors=list(rules.errors), rules_from_cache=rules.from_cache)
+    scan_key = _scan_key(rules, checks)
+    walk_options = walk_options or WalkOptions(max_size=options.max_size)
+
+    def to_scan() -> Iterator[FileEntry]:
+        for item in walk(targets, walk_options):
+            if isinstance(item, Skipped):
+                summary.skipped.append(item)
+                if progress is not None:
+                    progress(item)
+            elif not full and is_unchanged(db, item, scan_key):
+                summary.unchanged += 1
+            else:
+                yield item
+
+    scanned: list[FileEntry] = []
+    changed: list[str] = []
+    results: list[FileResult] = []
+
+    def flush() -> None:
+        with db.atomic():
+            for result in results:
+                path = result.entry.path
+                summary.new_alerts += _store_findings(db, display_path(os.path.abspath(path)), display_path(path),
+                                                      result.size, result.sha256, result.sha256 or "", result.findings)
+            save_scanned(db, scanned, scan_key)
+            forget_scanned(db, changed)
+        scanned.clear()
+        changed.clear()
+        results.clear()
+
+    for result in scan_files(rules, to_scan(), options, checks):
+        if isinstance(result, Skipped):
+            summary.skipped.append(result)
+        else:
+            summary.files_scanned += 1
+            summary.bytes_scanned += result.size
+            if result.changed:
+                changed.append(result.entry.path)
+            else:
+                scanned.append(result.entry)
+            if result.findings:
+                results.append(result)
+                summary.matches.extend(result.to_dicts())
+        if progress is not None:
+            progress(result)
+        if len(scanned) + len(changed) >= FILE_SCAN_BATCH:
+            flush()
+    flush()
+    return summary
+
+
+def yara_scan_pid(db: Database, rules: CompiledRules, pid: int, timeout: int) -> FileScanSummary:
+    """Scan a process's memory and store what is found (raises ``ProcessScanError`` when not permitted)."""
+    summary = FileScanSummary(rule_errors=list(rules.errors), rules_from_cache=rules.from_cache)
+    findings = scan_pid(rules, pid, timeout)
+    name = f"pid:{pid}"
+    summary.matches.extend({"path": name, **finding.to_dict(), "sha256": None} for finding in findings)
+    try:
+        # the process's start time (field 22 of /proc/PID/stat) tells apart the processes a pid has been
+        started = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        started = "unknown"
+    with db.atomic():
+        summary.new_alerts = _store_findings(db, name, name, None, None, f"start:{started}", findings)
     return summary

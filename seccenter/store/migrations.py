@@ -49,3 +49,11 @@ def m003_alert_details(db: Database) -> None:
     # correlation alerts: the event that completed the pattern is event_id, the rest (group, window, value,
     # the events that counted) is kept here as JSON
     db.execute("ALTER TABLE alerts ADD COLUMN details TEXT")
+
+
+@migrations()
+def m004_yara_scan_state(db: Database) -> None:
+    # what a file was when it was last scanned, and with which rules (scan_key): an unchanged file is skipped
+    db["yara_scan_state"].create({
+        "path": str, "device": int, "inode": int, "size": int, "mtime_ns": int, "scan_key": str, "scanned": str,
+    }, pk="path", not_null={"device", "inode", "size", "mtime_ns", "scan_key", "scanned"})
