@@ -26,12 +26,13 @@ def load_iocs(paths: tuple[Path, ...]) -> IocSet | None:
     iocs = IocSet.load(paths)
     console = make_console(stderr=True)
     for problem in iocs.problems[:MAX_WARNINGS]:
-        console.print(f"warning: IOC not loaded: {visible(str(problem), limit=None)}", markup=False)
+        console.print(f"warning: IOC not loaded: {visible(str(problem), limit=None)}", markup=False, soft_wrap=True)
     if iocs.problem_count > MAX_WARNINGS:
-        console.print(f"warning: {iocs.problem_count - MAX_WARNINGS} more IOC lines not loaded", markup=False)
+        console.print(f"warning: {iocs.problem_count - MAX_WARNINGS} more IOC lines not loaded", markup=False,
+                      soft_wrap=True)
     if not len(iocs):
         raise click.ClickException(f"no indicator could be loaded from {', '.join(map(str, paths))}")
     if not len(iocs.c2):
         console.print("note: no C2 indicators among the lists; hash and file name indicators apply to files, "
-                      "not to events", markup=False)
+                      "not to events", markup=False, soft_wrap=True)
     return iocs

@@ -197,6 +197,8 @@ def parse_c2(line: str) -> tuple[str, ipaddress.IPv4Address | ipaddress.IPv6Addr
     value = _no_controls(value.strip().lower(), "C2 value")
     if not value:
         raise LineError("empty C2 value")
+    if "://" in value:
+        raise LineError(f"{clean_description(value)[:80]!r} is a URL: C2 lists take a host name or address alone")
     if "/" in value:
         try:
             network = ipaddress.ip_network(value, strict=False)
