@@ -24,5 +24,9 @@ def ioc_lists() -> Path:
     return bundled("rules") / "ioc"
 
 
+def yara_rules() -> Path:
+    return bundled("rules") / "yara"
+
+
 def samples() -> Path:
     return _PACKAGE / "samples"
