@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from seccenter import __version__
-from seccenter.cli import alerts, demo, detect, export, ingest, rules, sniff, triage, yara
+from seccenter.cli import alerts, audit, demo, detect, export, ingest, rules, sniff, triage, yara
 from seccenter.cli.context import AppContext
 
 
@@ -24,5 +24,5 @@ def main(ctx: click.Context, db: Path) -> None:
     ctx.obj = AppContext(db_path=db)
 
 
-for module in (demo, ingest, detect, rules, alerts, triage, export, sniff, yara):
+for module in (demo, ingest, detect, rules, alerts, triage, export, sniff, yara, audit):
     main.add_command(module.command)

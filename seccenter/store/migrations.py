@@ -57,3 +57,18 @@ def m004_yara_scan_state(db: Database) -> None:
     db["yara_scan_state"].create({
         "path": str, "device": int, "inode": int, "size": int, "mtime_ns": int, "scan_key": str, "scanned": str,
     }, pk="path", not_null={"device", "inode", "size", "mtime_ns", "scan_key", "scanned"})
+
+
+@migrations()
+def m020_audit_log(db: Database) -> None:
+    # append-only: hash-chained entries (seccenter/incidents/audit.py); the anchor row holds the chain's head so
+    # that rows deleted from the end are noticed too
+    db.execute("CREATE TABLE audit_log (id INTEGER PRIMARY KEY, time TEXT NOT NULL, actor TEXT NOT NULL,"
+               " action TEXT NOT NULL, object_type TEXT NOT NULL, object_id TEXT NOT NULL, before_digest TEXT,"
+               " after_digest TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)")
+    db.execute("CREATE INDEX audit_log_object ON audit_log (object_type, object_id)")
+    db.execute("CREATE TABLE audit_anchor (id INTEGER PRIMARY KEY CHECK (id = 1), last_id INTEGER NOT NULL,"
+               " last_hash TEXT NOT NULL, entries INTEGER NOT NULL)")
+    for statement in ("UPDATE", "DELETE"):
+        db.execute(f"CREATE TRIGGER audit_log_no_{statement.lower()} BEFORE {statement} ON audit_log"
+                   " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END")
