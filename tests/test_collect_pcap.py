@@ -233,7 +233,7 @@ def test_masscan_portscan_flows(corpus: Path) -> None:
 def test_ftp_bruteforce_flows(corpus: Path) -> None:
     records = corpus_events(corpus, "ftp_bruteforce")
     flows = events(records, "flow")
-    assert kinds(records) == {"flow": 30}
+    assert kinds(records) == {"flow": 30, "credential": 30}  # one USER/PASS login per connection
     assert all(flow.fields["dst_port"] == 21 and flow.fields["proto"] == "tcp" for flow in flows)
     assert sum(flow.fields["conn_state"] == "SF" for flow in flows) >= 25
     assert len({flow.fields["src_port"] for flow in flows}) == 30

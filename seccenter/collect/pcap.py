@@ -1,4 +1,5 @@
-"""Packet captures (pcap and pcapng): flows and the DNS, HTTP, TLS, SSH, ARP, ICMP and DHCP they carry.
+"""Packet captures (pcap and pcapng): flows, the DNS, HTTP, TLS, SSH, ARP, ICMP and DHCP they carry, and
+credentials sent in clear.
 
 The capture is streamed record by record (``packets.capture``); each packet's headers are decoded straight
 from its bytes (``packets.decode``, the fast path), its flow is looked up in a bounded table and its payload
@@ -12,44 +13,51 @@ Events
 Every event has source ``pcap`` and logsource product ``pcap``; the service is the kind below (the ingest
 summary counts events by it), the category the one Sigma has for that kind of log.
 
-=======  =========  ===================================================================================
-kind     category   fields (besides ``src_ip``, ``src_port``, ``dst_ip``, ``dst_port``, ``proto``)
-=======  =========  ===================================================================================
-flow     firewall   one per conversation (5-tuple, both directions), made when it ends: ``duration``,
-                    ``last_seen`` (ISO time), ``orig_pkts``/``resp_pkts``, ``orig_bytes``/``resp_bytes``
-                    (transport payload), ``orig_ip_bytes``/``resp_ip_bytes`` (IP length), ``history`` (TCP:
-                    Zeek's letters, S SYN, H SYN-ACK, A ACK, D data, F FIN, R RST; upper case from the
-                    originator, each once per side), ``conn_state`` (Zeek's: S0, S1, SF, REJ, RSTO, RSTR,
-                    RSTOS0, SH, S2, S3, OTH…), ``end_reason`` (``fin``, ``rst``, ``idle``, ``end_of_input``,
-                    ``evicted``), ``fragments`` (IP fragments, when any), ``vlan``, ``service`` (dns, http,
-                    tls, ssh, dhcp, when recognised). ICMP flows have ``icmp_type``/``icmp_code`` instead of
-                    ports. The event time is the first packet's, its origin the first packet's record.
-dns      dns        one per query, made when its response arrives (or its flow ends): ``query`` (the name;
-                    a list for the rare multi-question query), ``qtype``, ``qtype_name``, ``record_type``
-                    (= qtype_name, Sigma's name), ``qclass``, ``trans_id``; from the response ``rcode``,
-                    ``rcode_name``, ``answers`` (Zeek's name) and ``answer`` (Sigma's; the same list),
-                    ``TTLs``, ``rtt`` (seconds). A response whose query was not seen is an event of its own,
-                    with src the asking side as for a query, and no ``rtt``. UDP 53, 5353 (mDNS), 5355
-                    (LLMNR) and TCP 53. ``dns_truncated`` marks a message cut by the snaplen.
-http     proxy      one per request found in a TCP stream on any port by its content: ``cs-method``,
-                    ``c-uri`` (the target), ``c-uri-stem``, ``c-uri-query``, ``c-uri-extension``,
-                    ``cs-host``, ``r-dns`` (host without port), ``c-useragent``, ``cs-referrer``,
-                    ``cs-version`` and ``sc-status`` when the response is seen (the event waits for it, or
-                    for the flow's end). ``http_truncated`` marks a request cut short by a gap or the snaplen.
-tls      –          one per ClientHello: ``tls.sni`` and ``server_name`` (the same name), ``tls.version``
-                    (the highest offered, as JA4 reads it), ``tls.client_version``, ``tls.ciphers`` and
-                    ``tls.extensions`` (numbers in the order sent, GREASE included, as JA3 lists them),
-                    ``tls.alpn``, ``tls.ja3``, ``tls.ja3_hash`` (MD5), ``tls.ja4``, ``tls.ja4_r`` (JA4 before
-                    hashing). A ClientHello cut short has ``tls.truncated`` and no fingerprints.
-ssh      –          one per connection with a banner: ``client`` and ``server`` (``SSH-2.0-…``),
-                    ``ssh_version``; src is the connection's originator.
-arp      –          one per ARP packet: ``operation`` (who-has, is-at), ``sender_mac``, ``sender_ip``,
-                    ``target_mac``, ``target_ip`` (src_ip/dst_ip: the same addresses), ``gratuitous``.
-icmp     –          one per ICMP/ICMPv6 message: ``icmp_type``, ``icmp_code``, ``icmp_type_name``,
-                    ``icmp_id``/``icmp_seq`` for echo; no ports.
-dhcp     –          one per DHCP message (scapy): ``message_type``, ``client_mac``, ``trans_id``,
-                    ``hostname``, ``requested_addr``, ``assigned_addr``, ``server_id``, ``vendor_class``…
-=======  =========  ===================================================================================
+==========  =========  ===================================================================================
+kind        category   fields (besides ``src_ip``, ``src_port``, ``dst_ip``, ``dst_port``, ``proto``)
+==========  =========  ===================================================================================
+flow        firewall   one per conversation (5-tuple, both directions), made when it ends: ``duration``,
+                       ``last_seen`` (ISO time), ``orig_pkts``/``resp_pkts``, ``orig_bytes``/``resp_bytes``
+                       (transport payload), ``orig_ip_bytes``/``resp_ip_bytes`` (IP length), ``history`` (TCP:
+                       Zeek's letters, S SYN, H SYN-ACK, A ACK, D data, F FIN, R RST; upper case from the
+                       originator, each once per side), ``conn_state`` (Zeek's: S0, S1, SF, REJ, RSTO, RSTR,
+                       RSTOS0, SH, S2, S3, OTH…), ``end_reason`` (``fin``, ``rst``, ``idle``, ``end_of_input``,
+                       ``evicted``), ``fragments`` (IP fragments, when any), ``vlan``, ``service`` (dns, http,
+                       tls, ssh, dhcp, when recognised). ICMP flows have ``icmp_type``/``icmp_code`` instead of
+                       ports. The event time is the first packet's, its origin the first packet's record.
+dns         dns        one per query, made when its response arrives (or its flow ends): ``query`` (the name;
+                       a list for the rare multi-question query), ``qtype``, ``qtype_name``, ``record_type``
+                       (= qtype_name, Sigma's name), ``qclass``, ``trans_id``; from the response ``rcode``,
+                       ``rcode_name``, ``answers`` (Zeek's name) and ``answer`` (Sigma's; the same list),
+                       ``TTLs``, ``rtt`` (seconds). A response whose query was not seen is an event of its own,
+                       with src the asking side as for a query, and no ``rtt``. UDP 53, 5353 (mDNS), 5355
+                       (LLMNR) and TCP 53. ``dns_truncated`` marks a message cut by the snaplen.
+http        proxy      one per request found in a TCP stream on any port by its content: ``cs-method``,
+                       ``c-uri`` (the target), ``c-uri-stem``, ``c-uri-query``, ``c-uri-extension``,
+                       ``cs-host``, ``r-dns`` (host without port), ``c-useragent``, ``cs-referrer``,
+                       ``cs-version`` and ``sc-status`` when the response is seen (the event waits for it, or
+                       for the flow's end). ``http_truncated`` marks a request cut short by a gap or the snaplen.
+tls         –          one per ClientHello: ``tls.sni`` and ``server_name`` (the same name), ``tls.version``
+                       (the highest offered, as JA4 reads it), ``tls.client_version``, ``tls.ciphers`` and
+                       ``tls.extensions`` (numbers in the order sent, GREASE included, as JA3 lists them),
+                       ``tls.alpn``, ``tls.ja3``, ``tls.ja3_hash`` (MD5), ``tls.ja4``, ``tls.ja4_r`` (JA4 before
+                       hashing). A ClientHello cut short has ``tls.truncated`` and no fingerprints.
+ssh         –          one per connection with a banner: ``client`` and ``server`` (``SSH-2.0-…``),
+                       ``ssh_version``; src is the connection's originator.
+arp         –          one per ARP packet: ``operation`` (who-has, is-at), ``sender_mac``, ``sender_ip``,
+                       ``target_mac``, ``target_ip`` (src_ip/dst_ip: the same addresses), ``gratuitous``.
+icmp        –          one per ICMP/ICMPv6 message: ``icmp_type``, ``icmp_code``, ``icmp_type_name``,
+                       ``icmp_id``/``icmp_seq`` for echo; no ports.
+dhcp        –          one per DHCP message (scapy): ``message_type``, ``client_mac``, ``trans_id``,
+                       ``hostname``, ``requested_addr``, ``assigned_addr``, ``server_id``, ``vendor_class``…
+credential  –          one per login seen in clear (``packets.credentials``; src is the client): ``protocol``
+                       (ftp, telnet, pop3, imap, smtp on their ports 21, 23, 110, 143, 25/587; http Basic on any
+                       port), ``auth_mechanism`` (USER/PASS, APOP, LOGIN, AUTH PLAIN…, login prompt, Basic),
+                       ``user``, ``password`` (always ``[redacted]``, present when a password was sent) and
+                       ``password_length``, ``auth_result`` (success, failure, unknown: from the server's
+                       reply), ``personal_data_risk`` (true). The password is never kept: not in the event, its
+                       ``raw``, the http event's ``raw`` (Authorization values are redacted) or the quarantine.
+==========  =========  ===================================================================================
 
 An event's ``raw`` is a one-line summary (for http: the request head). Its origin is a byte offset in the
 file: for a flow, its first packet's record (pcap) or block (pcapng); for the other kinds, the first byte of
@@ -65,7 +73,9 @@ capture is still being written), a header cut short (Ethernet, VLAN, IP, IPv6 ex
 ARP), DNS messages with pointer loops, pointers out of range or records running past their end, TLS records
 whose lengths lie, DHCP that scapy cannot dissect. A payload cut by the snaplen is decoded as far as it
 goes and is not malformed; bytes on port 53/80/443 that are not DNS/HTTP/TLS at all are just flow payload.
-A link type that is not decoded is reported once per interface.
+A link type that is not decoded is reported once per interface. The bytes kept of a malformed record have what
+looks like a credential masked (``packets.credentials.redact``: the rest of a PASS, LOGIN, AUTH or
+Authorization line, base64-only lines).
 
 Resuming
 ========
@@ -88,6 +98,8 @@ Bounded whatever the input: the reader holds one chunk (1 MiB) plus one record; 
 their answers; message parsers hold at most one partial message per direction (an HTTP head up to 32 KiB, a
 TLS ClientHello up to 64 KiB, a banner, a DNS message over TCP), and no more than 4096 directions at once hold
 one (past that a message is decoded from its first segment alone, counted in ``stats["unbuffered"]``).
+Connections to login ports hold at most a 1 KiB line per direction (4096 at once) and are followed for their
+first 64 KiB each way (``packets.credentials``).
 
 Payload for other scanners
 ==========================
@@ -106,6 +118,7 @@ from typing import BinaryIO
 
 from seccenter.collect.interface import CollectOptions, Collector, Position
 from seccenter.collect.packets.capture import CaptureReader, Damage, capture_format
+from seccenter.collect.packets.credentials import redact
 from seccenter.collect.packets.flows import (
     DEFAULT_CLOSE_DELAY,
     DEFAULT_IDLE_TIMEOUT,
@@ -162,7 +175,8 @@ class PcapCollector(Collector):
             else:
                 damage: Damage = item  # type: ignore[assignment]
                 analyzer.stats["malformed"] += 1
-                out.append(Malformed(Origin(path, damage.offset, None), damage.reason, damage.raw, damage.length))
+                out.append(Malformed(Origin(path, damage.offset, None), damage.reason, redact(damage.raw),
+                                     damage.length))
                 if damage.resume is not None:
                     next_offset = damage.resume
             if out:

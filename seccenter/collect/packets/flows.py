@@ -36,12 +36,12 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from seccenter.collect.interface import decode_line
-from seccenter.collect.packets import dhcp, dns, http, tls
+from seccenter.collect.packets import credentials, dhcp, dns, http, tls
 from seccenter.collect.packets.decode import decode
 from seccenter.events import Event, LogSource, Malformed, Origin
 
 SOURCE = "pcap"
-KINDS = ("flow", "dns", "http", "tls", "ssh", "arp", "icmp", "dhcp")
+KINDS = ("flow", "dns", "http", "tls", "ssh", "arp", "icmp", "dhcp", "credential")
 CATEGORIES = {"flow": "firewall", "dns": "dns", "http": "proxy"}
 LOGSOURCES = {kind: LogSource(SOURCE, CATEGORIES.get(kind), kind) for kind in KINDS}
 
@@ -163,7 +163,7 @@ class Half:
 class Flow:
     __slots__ = ("key", "start", "first_ts", "last_ts", "last_offset", "orig_pkts", "resp_pkts", "orig_bytes",
                  "resp_bytes", "orig_ip_bytes", "resp_ip_bytes", "history", "seen", "fins", "closed", "fragments",
-                 "vlan", "service", "halves", "dns", "http", "ssh", "payload", "payload_cut", "done")
+                 "vlan", "service", "halves", "dns", "http", "ssh", "payload", "payload_cut", "done", "login")
 
     def __init__(self, key: tuple, offset: int, stamp: float, vlan: int | None) -> None:
         self.key = key
@@ -188,6 +188,7 @@ class Flow:
         self.payload: list[bytearray] | None = None
         self.payload_cut = False
         self.done = False
+        self.login: credentials.LoginTracker | None = None
 
 
 class Analyzer:
@@ -216,6 +217,7 @@ class Analyzer:
         self.stats = {"packets": 0, "not_ip": 0, "fragments": 0, "malformed": 0, "flows": 0, "unbuffered": 0}
         self.held = 0
         self._ips: dict[bytes, str] = {}
+        self.logins = credentials.Logins(self.stats)
 
     # --- helpers ----------------------------------------------------------------------------------------
 
@@ -232,7 +234,8 @@ class Analyzer:
 
     def malformed(self, offset: int, reason: str, raw: bytes) -> None:
         self.stats["malformed"] += 1
-        self.out.append(Malformed(Origin(self.path, offset, None), reason, bytes(raw[:QUARANTINE_BYTES]), len(raw)))
+        self.out.append(Malformed(Origin(self.path, offset, None), reason,
+                                  credentials.redact(bytes(raw[:QUARANTINE_BYTES])), len(raw)))
 
     def _ends(self, flow: Flow, forward: bool) -> dict[str, Any]:
         """src/dst fields for a message sent in one direction of a flow."""
@@ -361,6 +364,8 @@ class Analyzer:
             self._end(victim, victim.closed or "evicted")
         flow = flows[key] = Flow(key, offset, stamp, vlan)
         self.live.append(flow)
+        if key[4] == 6 and (key[3] in credentials.LOGIN_PORTS or key[2] in credentials.LOGIN_PORTS):
+            flow.login = self.logins.track(key)
         self.stats["flows"] += 1
         return flow
 
@@ -441,6 +446,10 @@ class Analyzer:
                 for half in flow.halves:
                     if half.__class__ is Half:
                         self._release(half)  # type: ignore[arg-type]
+        if flow.login is not None:
+            found = flow.login.finish()
+            if found:
+                self._credentials(found, self._ends(flow, flow.login.client_forward))
         event = self._flow_event(flow, reason)
         self.out.append(event)
         self.ended.append((flow.start, flow.last_offset))
@@ -715,6 +724,10 @@ class Analyzer:
         chunk = data[start:end]
         if self.payload_limit:
             self._keep_payload(flow, forward, chunk)
+        if flow.login is not None:
+            found = flow.login.feed(forward, seq, chunk, data_offset + start, stamp)
+            if found:
+                self._credentials(found, self._ends(flow, flow.login.client_forward))
         if half.mode != IGNORE:
             self._feed(flow, half, forward, chunk, data_offset + start, stamp)
         if len(chunk) < length:  # the snaplen cut the segment: what follows is a gap
@@ -871,7 +884,11 @@ class Analyzer:
             queue = flow.http = deque()
         elif len(queue) >= MAX_HTTP_PENDING:
             self._http_event(queue.popleft())
-        queue.append([fields, stamp, offset, decode_line(head[:QUARANTINE_BYTES]), forward, request.method])
+        login = credentials.http_authorization(head, offset, stamp, forward)  # its raw head keeps no secret
+        if login is not None:
+            head = login[0]
+        queue.append([fields, stamp, offset, decode_line(head[:QUARANTINE_BYTES]), forward, request.method,
+                      None if login is None else login[1]])
 
     def _response(self, flow: Flow, forward: bool, response: http.Response) -> str | None:
         """Give the status to the oldest request sent the other way; returns that request's method."""
@@ -888,6 +905,15 @@ class Analyzer:
 
     def _http_event(self, pending: list) -> None:
         self.out.append(self._event("http", pending[1], pending[2], pending[0], pending[3]))
+        if pending[6]:
+            self._credentials(credentials.http_result(pending[6], pending[0].get("sc-status")), pending[0])
+
+    def _credentials(self, found: list[credentials.Credential], ends: dict[str, Any]) -> None:
+        """Events for logins seen in clear; ``ends``: the client's and the server's addresses and ports."""
+        for credential in found:
+            fields = credential.fields(ends)
+            self.out.append(self._event("credential", credential.time, credential.offset, fields,
+                                        credential.summary(fields)))
 
     # --- TLS --------------------------------------------------------------------------------------------
 
