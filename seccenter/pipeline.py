@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -18,6 +19,8 @@ from sqlite_utils import Database
 
 from seccenter.collect import registry, tail
 from seccenter.collect.interface import CollectOptions, Collector, Position
+from seccenter.collect.packets.flows import DEFAULT_PAYLOAD_LIMIT
+from seccenter.collect.pcap import PcapCollector
 from seccenter.detect.alert import Alert
 from seccenter.detect.correlation import CorrelationAlert, CorrelationEngine
 from seccenter.detect.engine import Engine
@@ -26,9 +29,18 @@ from seccenter.detect.ioc import IocSet
 from seccenter.detect.ioc.engine import engine_for
 from seccenter.detect.sigma import RuleSet
 from seccenter.detect.yara_rules import CompiledRules, RuleError
-from seccenter.detect.yarascan import FileCheck, FileResult, Finding, ScanOptions, scan_files, scan_pid
+from seccenter.detect.yarascan import (
+    DEFAULT_TIMEOUT,
+    FileCheck,
+    FileResult,
+    Finding,
+    FlowPayloadScanner,
+    ScanOptions,
+    scan_files,
+    scan_pid,
+)
 from seccenter.events import Event, LogSource, Malformed, Origin
-from seccenter.store.alerts import insert_alerts, insert_correlation_alerts
+from seccenter.store.alerts import insert_alerts, insert_correlation_alerts, insert_detailed_alerts
 from seccenter.store.correlation_state import load_state, save_state
 from seccenter.store.events import event_ids, insert_events, insert_malformed
 from seccenter.store.filescan import forget_scanned, is_unchanged, save_scanned
@@ -224,11 +236,35 @@ def detect_paths(paths: Iterable[Path], rules: RuleSet, fmt: str | None = None,
             source.close()
 
 
+class PayloadScan:
+    """YARA over packet captures: the first ``limit`` bytes each way of every flow, scanned when the flow ends.
+    The rules are loaded when the first capture is met, so ingesting logs alone never compiles them."""
+
+    def __init__(self, load_rules: Callable[[], CompiledRules], limit: int = DEFAULT_PAYLOAD_LIMIT,
+                 timeout: int = DEFAULT_TIMEOUT) -> None:
+        self._load_rules = load_rules
+        self.limit = limit
+        self.timeout = timeout
+
+    @cached_property
+    def rules(self) -> CompiledRules:
+        return self._load_rules()
+
+    def attach(self, collector: Collector) -> FlowPayloadScanner | None:
+        """Make ``collector`` hand its flows' payload to a scanner, when it reads packet captures."""
+        if not isinstance(collector, PcapCollector):
+            return None
+        scanner = FlowPayloadScanner(self.rules, self.timeout)
+        collector.payload_hook = scanner
+        collector.payload_limit = self.limit
+        return scanner
+
+
 def ingest(db: Database, paths: Iterable[Path], rules: RuleSet, fmt: str | None = None,
            options: CollectOptions | None = None, batch_size: int = BATCH_SIZE,
-           iocs: IocSet | None = None) -> IngestSummary:
-    """Read new data from every source, detect (Sigma rules, and the C2 indicators of ``iocs``), and store
-    events, alerts, malformed records and positions."""
+           iocs: IocSet | None = None, payload_scan: PayloadScan | None = None) -> IngestSummary:
+    """Read new data from every source, detect (Sigma rules, the C2 indicators of ``iocs``, YARA over packet
+    payloads with ``payload_scan``), and store events, alerts, malformed records and positions."""
     engine = engine_for(rules.runnable, iocs)
     correlations = CorrelationEngine(rules.correlations, state=load_state(db) if rules.correlations else None)
     summary = IngestSummary()
@@ -237,13 +273,13 @@ def ingest(db: Database, paths: Iterable[Path], rules: RuleSet, fmt: str | None 
             summary.sources.append(item)
         else:
             summary.sources.append(_ingest_file(db, item, engine, correlations, summary.correlation_alerts, fmt,
-                                                options, batch_size))
+                                                options, batch_size, payload_scan))
     return summary
 
 
 def _ingest_file(db: Database, path: Path, engine: Engine, correlations: CorrelationEngine,
                  correlated: list[CorrelationAlert], fmt: str | None, options: CollectOptions | None,
-                 batch_size: int) -> SourceReport:
+                 batch_size: int, payload_scan: PayloadScan | None = None) -> SourceReport:
     key = str(path.resolve())
     report = SourceReport(str(path))
     source = _open(path, report)
@@ -266,8 +302,9 @@ def _ingest_file(db: Database, path: Path, engine: Engine, correlations: Correla
         if byte_offsets and position.offset and position.offset == source.info.st_size:
             report.note = "no new data"
             return report
+        payloads = payload_scan.attach(source.collector) if payload_scan is not None else None
         _ingest_records(db, source, key, file_key, tail.fingerprint(identity), position, engine, correlations,
-                        correlated, report, batch_size)
+                        correlated, report, batch_size, payloads)
     finally:
         source.close()
     return report
@@ -275,13 +312,14 @@ def _ingest_file(db: Database, path: Path, engine: Engine, correlations: Correla
 
 def _ingest_records(db: Database, source: Source, key: str, file_key: str, fingerprint: str, position: Position,
                     engine: Engine, correlations: CorrelationEngine, correlated: list[CorrelationAlert],
-                    report: SourceReport, batch_size: int) -> None:
+                    report: SourceReport, batch_size: int, payloads: FlowPayloadScanner | None = None) -> None:
     """Read from ``position`` on; each batch of events, alerts, quarantined records and the new position
     is committed in one transaction, so a run killed at any point and re-run stores each event once."""
     assert source.collector is not None
     events: list[Event] = []
     malformed: list[Malformed] = []
     alerts: list[Alert] = []
+    payload_alerts: list[tuple[Alert, dict[str, Any]]] = []
 
     def flush() -> None:
         with db.atomic():
@@ -294,11 +332,13 @@ def _ingest_records(db: Database, source: Source, key: str, file_key: str, finge
                 correlated.extend(found)
                 save_state(db, correlations.state(changed_only=True))
                 stored = [alert for alert in alerts if correlations.emits_base_alerts(alert.rule_id)]
-            if alerts:
+            if alerts or payload_alerts:
                 # not alerts[0] and alerts[-1]: a pcap emits a flow when it ends, after events from later packets
-                offsets = [alert.event.origin.offset for alert in alerts]
+                offsets = [alert.event.origin.offset for alert in [*alerts, *(alert for alert, _ in payload_alerts)]]
                 ids = event_ids(db, key, file_key, min(offsets), max(offsets))
                 report.alerts += insert_alerts(db, [(alert, ids[alert.event.origin.offset]) for alert in stored])
+                report.alerts += insert_detailed_alerts(db, [(alert, ids[alert.event.origin.offset], details)
+                                                             for alert, details in payload_alerts])
                 # a correlation alert is completed by an event of this batch: its newest contributor
                 report.alerts += insert_correlation_alerts(db, [
                     (alert, ids[alert.contributors[-1].offset]) for alert in found
@@ -309,11 +349,15 @@ def _ingest_records(db: Database, source: Source, key: str, file_key: str, finge
         events.clear()
         malformed.clear()
         alerts.clear()
+        payload_alerts.clear()
 
     for record in _records(source, key, position, report):
         if _count(report, record):
             events.append(record)
             alerts.extend(engine.match(record))
+            if payloads is not None:
+                # the collector scanned the flow's payload just before handing out its event
+                payload_alerts.extend(payloads.take(record))
         else:
             malformed.append(record)
         if len(events) + len(malformed) >= batch_size:

@@ -10,9 +10,11 @@ from seccenter import pipeline
 from seccenter.cli.context import AppContext, load_ruleset, read_placeholders
 from seccenter.cli.ioc_options import ioc_option, load_iocs
 from seccenter.cli.options import collect_options, json_option, placeholders_option, time_options
+from seccenter.cli.yara import SizeType, load_yara_rules
+from seccenter.collect.packets.flows import DEFAULT_PAYLOAD_LIMIT
 from seccenter.collect.registry import FORMAT_NAMES
 from seccenter.report.terminal import make_console, safe
-from seccenter.resources import sigma_rules
+from seccenter.resources import sigma_rules, yara_rules
 
 
 def summary_table(summary: pipeline.IngestSummary) -> Table:
@@ -36,13 +38,18 @@ def summary_table(summary: pipeline.IngestSummary) -> Table:
 @click.option("--rules", "rule_paths", multiple=True, type=click.Path(path_type=Path),
               help="Sigma rules (file or directory, repeatable; default: the bundled rules).")
 @ioc_option
+@click.option("--yara-rules", "yara_paths", multiple=True, type=click.Path(path_type=Path),
+              help="YARA rules for packet payloads (file or folder, repeatable; default: the bundled rules/yara).")
+@click.option("--payload-limit", type=SizeType(), default=DEFAULT_PAYLOAD_LIMIT, show_default="64K",
+              help="Bytes of each flow's payload scanned with YARA, each way.")
+@click.option("--no-payload-scan", is_flag=True, help="Do not scan packet payloads with YARA.")
 @time_options
 @placeholders_option
 @json_option
 @click.pass_obj
 def command(app: AppContext, paths: tuple[Path, ...], fmt: str | None, rule_paths: tuple[Path, ...],
-            ioc_paths: tuple[Path, ...], year: int | None, zone, placeholders_file: Path | None,
-            as_json: bool) -> None:
+            ioc_paths: tuple[Path, ...], yara_paths: tuple[Path, ...], payload_limit: int, no_payload_scan: bool,
+            year: int | None, zone, placeholders_file: Path | None, as_json: bool) -> None:
     """Read log files (or directories of them) into the store, detecting as they go.
 
     Only data added since the last run is read; malformed lines are quarantined with their path and offset.
@@ -51,7 +58,16 @@ def command(app: AppContext, paths: tuple[Path, ...], fmt: str | None, rule_path
     """
     ruleset = load_ruleset(rule_paths or (sigma_rules(),), placeholders=read_placeholders(placeholders_file))
     iocs = load_iocs(ioc_paths)
-    summary = pipeline.ingest(app.db(), paths, ruleset, fmt=fmt, options=collect_options(zone, year), iocs=iocs)
+    payload_scan = None
+    if not no_payload_scan:
+        if yara_paths:
+            rules = load_yara_rules(yara_paths, cache_dir=None, quiet=as_json)
+            payload_scan = pipeline.PayloadScan(lambda: rules, payload_limit)
+        else:
+            payload_scan = pipeline.PayloadScan(lambda: load_yara_rules((yara_rules(),), None, quiet=as_json),
+                                                payload_limit)
+    summary = pipeline.ingest(app.db(), paths, ruleset, fmt=fmt, options=collect_options(zone, year), iocs=iocs,
+                              payload_scan=payload_scan)
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))
     else:

@@ -227,9 +227,10 @@ def _read(entry: FileEntry, max_size: int) -> tuple[bytes, bool] | Skipped:
 
 
 def file_externals(entry: FileEntry, digest: FileDigest, hash_externals: frozenset[str]) -> dict[str, str]:
-    name = os.path.basename(entry.path)
+    # YARA takes UTF-8 text: bytes of a name that are not UTF-8 are given as \xNN
+    name = display_path(os.path.basename(entry.path))
     extension = os.path.splitext(name)[1].lower()
-    externals = {"filename": name, "filepath": os.path.dirname(os.path.abspath(entry.path)),
+    externals = {"filename": name, "filepath": display_path(os.path.dirname(os.path.abspath(entry.path))),
                  "extension": extension, "filetype": digest.filetype, "owner": _owner(entry.uid)}
     for name in hash_externals:
         externals[name] = getattr(digest, name)

@@ -43,6 +43,20 @@ def insert_correlation_alerts(db: Database, alerts: Sequence[tuple[CorrelationAl
     return db.conn.total_changes - before
 
 
+def insert_detailed_alerts(db: Database, alerts: Sequence[tuple[Alert, int, dict[str, Any]]]) -> int:
+    """Store (alert, event id, details) triples, the details as JSON (a YARA match in a flow's payload: its
+    direction and matched strings); returns how many were new."""
+    before = db.conn.total_changes
+    now = datetime.now(UTC).isoformat()
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO alerts (rule_id, rule_title, level, tags, event_id, time, source_ip, created,"
+        " status, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'new', ?)",
+        [(alert.rule_id, alert.rule_title, alert.level, encode_json(alert.tags), event_id, alert.time.isoformat(),
+          alert.source_ip, now, encode_json(details)) for alert, event_id, details in alerts],
+    )
+    return db.conn.total_changes - before
+
+
 def _details(alert: CorrelationAlert) -> dict[str, Any]:
     document = alert.to_dict()
     return {key: document[key] for key in ("type", "group", "window_start", "window_end", "value", "count",
@@ -74,12 +88,19 @@ def list_alerts(db: Database, since: datetime | None = None, min_level: str | No
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
-    return [{
+    return [_alert(row) for row in db.execute(sql, params).fetchall()]
+
+
+def _alert(row: Sequence[Any]) -> dict[str, Any]:
+    details = json.loads(row[14]) if row[14] else None
+    return {
         "id": row[0], "rule_id": row[1], "rule_title": row[2], "level": row[3], "tags": json.loads(row[4]),
         "time": row[5], "source_ip": row[6], "status": row[7], "source": row[8], "fields": json.loads(row[9]),
         "raw": row[10], "origin": {"path": row[11], "line": row[12], "offset": row[13]},
-        "correlation": json.loads(row[14]) if row[14] else None,
-    } for row in db.execute(sql, params).fetchall()]
+        # details name their "engine" (yara), except a correlation's
+        "correlation": details if details and "engine" not in details else None,
+        "details": details,
+    }
 
 
 @dataclass(frozen=True)
