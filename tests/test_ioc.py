@@ -280,6 +280,13 @@ def test_http_and_tls_hosts(c2: IocSet) -> None:
     assert matched(c2, **{"url.domain": "x" * 300 + ".evil.example"}) == []  # longer than any resolvable name
 
 
+def test_a_list_added_after_lookups_is_seen(tmp_path: Path, c2: IocSet) -> None:
+    assert matched(c2, query="late.example", dst_ip="192.0.2.99") == []
+    c2.add_list(write(tmp_path / "late-c2.txt", "late.example\n192.0.2.99\n"))
+    assert [value for _field, _observed, value in matched(c2, query="late.example", dst_ip="192.0.2.99")] == [
+        "192.0.2.99", "late.example"]
+
+
 def test_large_domain_list_is_looked_up_by_suffix(tmp_path: Path) -> None:
     names = "".join(f"host{number}.c2-{number % 97}.example\n" for number in range(50_000))
     iocs = one_list(tmp_path, "c2-iocs.txt", names + "203.0.113.0/24\n")

@@ -62,28 +62,27 @@ def host_of(value: str) -> str:
     return value
 
 
-def _texts(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, list):
-        yield from (item for item in value if isinstance(item, str))
+_ADDRESS, _NAME, _HOST, _URL = range(4)
+_FIELD_KINDS = {**dict.fromkeys(ADDRESS_FIELDS, _ADDRESS), **dict.fromkeys(NAME_FIELDS + ANSWER_FIELDS, _NAME),
+                **dict.fromkeys(HOST_FIELDS, _HOST), **dict.fromkeys(URL_FIELDS, _URL)}
+_FIELD_ORDER = {name: order for order, name in enumerate(_FIELD_KINDS)}
+_C2_FIELDS = frozenset(_FIELD_KINDS)
 
 
-def _c2_lookups(c2: C2Index, fields: Mapping[str, Any]) -> Iterator[tuple[str, str, Indicator | None]]:
-    """(field, value seen, indicator or None) for every field that can name a C2 server."""
-    for name in ADDRESS_FIELDS:
-        value = fields.get(name)
-        if isinstance(value, str) and value:
-            yield name, value, c2.match_address(value)
-    for name in NAME_FIELDS + ANSWER_FIELDS:
-        for text in _texts(fields.get(name)):
-            yield name, text, c2.match_name(text)
-    for name in HOST_FIELDS:
-        for text in _texts(fields.get(name)):
-            yield name, text, c2.match_name(host_of(text))
-    for name in URL_FIELDS:
-        for text in _texts(fields.get(name)):
-            if "://" in text:  # a bare path has its host in cs-host
+def _c2_lookups(c2: C2Index, fields: Mapping[str, Any], present: set[str]
+                ) -> Iterator[tuple[str, str, Indicator | None]]:
+    """(field, value seen, indicator or None) for the ``present`` fields that can name a C2 server."""
+    for name in sorted(present, key=_FIELD_ORDER.__getitem__) if len(present) > 1 else present:
+        value = fields[name]
+        kind = _FIELD_KINDS[name]
+        for text in (value,) if isinstance(value, str) else value if isinstance(value, list) else ():
+            if not isinstance(text, str) or not text:
+                continue
+            if kind == _ADDRESS:
+                yield name, text, c2.match_address(text)
+            elif kind == _NAME:
+                yield name, text, c2.match_name(text)
+            elif kind == _HOST or "://" in text:  # a URL without scheme is a path: its host is in cs-host
                 yield name, text, c2.match_name(host_of(text))
 
 
@@ -217,12 +216,12 @@ class IocSet:
 
     def match_event(self, event: Event) -> list[IocHit]:
         """C2 indicators on an event's remote address, DNS name and answers, HTTP host and TLS server name."""
-        c2 = self.c2
-        if not len(c2):
+        present = _C2_FIELDS.intersection(event.fields)  # most events have none: one pass over their names
+        if not present:
             return []
         hits: list[IocHit] = []
         seen: set[str] = set()
-        for name, observed, indicator in _c2_lookups(c2, event.fields):
+        for name, observed, indicator in _c2_lookups(self.c2, event.fields, present):
             if indicator is not None and indicator.value not in seen:
                 seen.add(indicator.value)
                 hits.append(IocHit(indicator, clean_description(observed), name))
