@@ -29,6 +29,7 @@ def alert_titles(tmp_path: Path, rules, *captures: Path) -> set[str]:
     ("portscan_masscan_tcp_0_1000.pcap", "Vertical Port Scan of One Host"),
     ("dns_txt_c2_tunnel.pcap", "High Volume of DNS TXT Queries From One Host"),
     ("ftp_bruteforce.pcap", "Brute Force by Connection Count Against a Login Service"),
+    ("ftp_bruteforce.pcap", "Cleartext Credentials on the Network"),
     ("ssh_bruteforce_sshguess.pcap", "Brute Force by Connection Count Against a Login Service"),
 ])
 def test_attack_capture_alerts(tmp_path: Path, rules, corpus: Path, capture: str, expected: str) -> None:

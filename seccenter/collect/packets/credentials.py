@@ -843,6 +843,7 @@ _TRACKERS: dict[str, type[LoginTracker]] = {"ftp": _Ftp, "telnet": _Telnet, "pop
 _AUTHORIZATION_HEADER = re.compile(
     rb"^((?:proxy-)?authorization)[ \t]*:[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)", re.I | re.M)
 _REDACTED = REDACTED.encode()
+_FOLD = re.compile(rb"\r?\n[ \t]+")
 _AUTH_SCHEMES = frozenset({b"basic", b"bearer", b"digest", b"negotiate", b"ntlm", b"aws4-hmac-sha256", b"hoba",
                            b"mutual", b"scram-sha-1", b"scram-sha-256", b"vapid", b"token", b"dpop"})
 
@@ -856,7 +857,7 @@ def http_authorization(head: bytes, offset: int, stamp: float,
     found: list[Credential] = []
 
     def redacted(match: re.Match[bytes]) -> bytes:
-        scheme, _, token = match[2].strip().partition(b" ")
+        scheme, _, token = _FOLD.sub(b" ", match[2]).strip().partition(b" ")
         proxy = len(match[1]) > len(b"authorization")
         if scheme.lower() == b"basic":
             decoded = decode_base64(token.strip())
