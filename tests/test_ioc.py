@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from seccenter.cli import main
 from seccenter.detect.ioc import IocSet, level_for, list_kind
 from seccenter.detect.ioc.lists import LineError, parse_c2, parse_filename, parse_hash
+from seccenter.detect.ioc.pathmatch import PathMatcher
+from seccenter.detect.regex import compile_search
 from seccenter.detect.sigma import RuleSet
 from seccenter.events import Event, LogSource, Origin
 from seccenter.pipeline import detect_paths, ingest
@@ -151,6 +153,28 @@ def test_catastrophic_regex_is_rejected_or_runs_in_linear_time(tmp_path: Path) -
     started = time.perf_counter()
     assert iocs.match_file("/" + "a" * 50_000 + "!") == []  # exponential on a backtracking engine
     assert time.perf_counter() - started < 1
+
+
+TRICKY_PATTERNS = ["/[\\w]+\\.exe$", "\\s{2,}\\.exe", "\\d\\.dll$", "\\bx\\b", "a.$", "(?i)/EVIL", "ü\\w",
+                   "[^/]+\\.tmp$", "(?=/x)/", "^/srv/", "\\.(doc|pdf)\\.exe$", "x{3,5}"]
+
+
+@given(st.lists(st.sampled_from(TRICKY_PATTERNS), min_size=2, max_size=8, unique=True),
+       st.text(alphabet="/xaü1 _.\n\t\x1cévilEVIL.exedltmp" + "\u0660", max_size=30))
+def test_one_pass_path_matching_agrees_with_one_search_per_regex(patterns: list[str], path: str) -> None:
+    compiled = [(pattern, compile_search(pattern)) for pattern in patterns]
+    expected = [index for index, (_pattern, search) in enumerate(compiled) if search(path)]
+    assert PathMatcher(compiled).matches(path) == expected
+
+
+def test_thousands_of_filename_regexes_cost_one_pass(tmp_path: Path) -> None:
+    lines = "".join(f"\\\\tool{number}\\.(exe|dll)$;60\n[\\s]{{7,}}x{number}\\.exe;45\n" for number in range(1500))
+    iocs = one_list(tmp_path, "filename-iocs.txt", lines)
+    paths = [f"/srv/share/user{number}/AppData/Roaming/file{number}.txt" for number in range(2000)]
+    started = time.perf_counter()
+    assert not any(iocs.match_file(path) for path in paths)
+    assert time.perf_counter() - started < 2  # one search per regex: about 3 ms a path, 6 s
+    assert [hit.indicator.line for hit in iocs.match_file("/srv/tool7.dll")] == [15]
 
 
 def test_c2_list_addresses_networks_domains_and_descriptions(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from seccenter.detect.ioc.lists import (
 )
 from seccenter.detect.ioc.model import C2, C2_SCORE, FILENAME, HASH, Indicator, IocHit
 from seccenter.detect.ioc.network import C2Index
+from seccenter.detect.ioc.pathmatch import PathMatcher
 from seccenter.detect.regex import Search
 from seccenter.events import Event
 
@@ -89,6 +90,8 @@ def _c2_lookups(c2: C2Index, fields: Mapping[str, Any], present: set[str]
 @dataclass(frozen=True, slots=True)
 class FilenameIndicator:
     indicator: Indicator
+    searched: str
+    """The regex as searched (after Loki's transform for POSIX paths)."""
     search: Search
     false_positive: Search | None
 
@@ -103,6 +106,7 @@ class IocSet:
         self.filenames: list[FilenameIndicator] = []
         self.c2 = C2Index()
         self.reports: list[ListReport] = []
+        self._path_matcher: PathMatcher | None = None
 
     @classmethod
     def load(cls, paths: Iterable[Path], posix_paths: bool = os.sep == "/") -> IocSet:
@@ -186,10 +190,11 @@ class IocSet:
             indicator = Indicator(C2, value, C2_SCORE, description or last_comment, path, number)
             return self.c2.add(indicator, address)
         if kind == FILENAME:
-            pattern, score, search, false_positive = parse_filename(text, self.posix_paths)
+            pattern, searched, score, search, false_positive = parse_filename(text, self.posix_paths)
             # the same regex in a second list or line is kept too: its score or exclusion may differ
             self.filenames.append(FilenameIndicator(Indicator(FILENAME, pattern, score, last_comment, path, number),
-                                                    search, false_positive))
+                                                    searched, search, false_positive))
+            self._path_matcher = None
             return True
         digest, score, description = parse_hash(text)
         if kind == FALSE_POSITIVE_HASH:
@@ -206,8 +211,11 @@ class IocSet:
         given = {name: str(value).lower() for name in DIGEST_NAMES if (value := (digests or {}).get(name))}
         if any(digest in self.false_positive_hashes for digest in given.values()):
             return []
-        hits = [IocHit(entry.indicator, path, "path") for entry in self.filenames
-                if entry.search(path) and not (entry.false_positive is not None and entry.false_positive(path))]
+        if self._path_matcher is None:
+            self._path_matcher = PathMatcher([(entry.searched, entry.search) for entry in self.filenames])
+        matched = (self.filenames[index] for index in self._path_matcher.matches(path))
+        hits = [IocHit(entry.indicator, path, "path") for entry in matched
+                if not (entry.false_positive is not None and entry.false_positive(path))]
         for name, digest in given.items():
             indicator = self.hashes.get(digest)
             if indicator is not None:

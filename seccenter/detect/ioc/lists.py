@@ -170,8 +170,9 @@ def compile_pattern(pattern: str) -> Search:
         raise LineError(f"invalid regular expression: {error}") from None
 
 
-def parse_filename(line: str, posix: bool) -> tuple[str, int, Search, Search | None]:
-    """``REGEX;SCORE[;FALSE_POSITIVE_REGEX]`` → (regex as written, score, search, false-positive search)."""
+def parse_filename(line: str, posix: bool) -> tuple[str, str, int, Search, Search | None]:
+    """``REGEX;SCORE[;FALSE_POSITIVE_REGEX]`` → (regex as written, regex as searched, score, search,
+    false-positive search)."""
     parts = line.rstrip().split(";")
     if len(parts) < 2:
         raise LineError("no score: file name lines are REGEX;SCORE or REGEX;SCORE;FALSE_POSITIVE_REGEX")
@@ -182,12 +183,13 @@ def parse_filename(line: str, posix: bool) -> tuple[str, int, Search, Search | N
     if not pattern:
         raise LineError("empty regex")
     score = _score(parts[1])
-    search = compile_pattern(transform_for_posix(pattern) if posix else pattern)
+    searched = transform_for_posix(pattern) if posix else pattern
+    search = compile_pattern(searched)
     exclude = None
     if len(parts) == 3 and parts[2]:
         false_positive = _no_controls(parts[2], "false-positive regex")
         exclude = compile_pattern(transform_for_posix(false_positive) if posix else false_positive)
-    return pattern, score, search, exclude
+    return pattern, searched, score, search, exclude
 
 
 def parse_c2(line: str) -> tuple[str, ipaddress.IPv4Address | ipaddress.IPv6Address | ipaddress.IPv4Network
