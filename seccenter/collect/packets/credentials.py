@@ -153,7 +153,7 @@ class _Side:
         self.dropping = False
         """Skipping the rest of a line that was too long (or could not be held)."""
         self.telnet = 0
-        """Telnet option parser state (``_strip_telnet``)."""
+        """Telnet option parser state (``strip_telnet``)."""
 
 
 # --- trackers -----------------------------------------------------------------------------------------------
