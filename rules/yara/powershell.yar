@@ -13,14 +13,20 @@ rule PS_Download_Cradle
         score = 70
 
     strings:
-        $iex1 = /\b(iex|invoke-expression)\b/ nocase ascii wide
-        $dl1 = /\.DownloadString\s*\(/ nocase ascii wide
-        $dl2 = /\.DownloadData\s*\(/ nocase ascii wide
-        $dl3 = /\b(iwr|irm|invoke-webrequest|invoke-restmethod)\b/ nocase ascii wide
-        $wc = /new-object\s+(system\.)?net\.webclient/ nocase ascii wide
+        $run1 = "Invoke-Expression" nocase ascii wide
+        $run2 = "IEX(" nocase ascii wide
+        $run3 = "IEX (" nocase ascii wide
+        $run4 = "| IEX" nocase ascii wide
+        $run5 = "|IEX" nocase ascii wide
+        $get1 = ".DownloadString(" nocase ascii wide
+        $get2 = ".DownloadData(" nocase ascii wide
+        $get3 = "Net.WebClient" nocase ascii wide
+        $get4 = "Invoke-WebRequest" nocase ascii wide
+        $get5 = "Invoke-RestMethod" nocase ascii wide
+        $get6 = /\b(iwr|irm) +(-uri +)?['"]?https?:\/\// nocase ascii wide
 
     condition:
-        filesize < 5MB and $iex1 and ($wc or any of ($dl*))
+        filesize < 5MB and any of ($run*) and any of ($get*)
 }
 
 rule PS_Encoded_Download_Cradle
