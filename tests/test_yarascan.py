@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from seccenter import pipeline
 from seccenter.detect import yarascan
@@ -366,3 +368,26 @@ def test_walk_reports_a_missing_target_and_keeps_going(tmp_path: Path) -> None:
     items = list(walk([tmp_path / "missing", tmp_path]))
     assert items[0] == Skipped(str(tmp_path / "missing"), "no such file or directory")
     assert [Path(item.path).name for item in items[1:]] == ["a.txt"]
+
+
+# ---- fuzz --------------------------------------------------------------------------------------------------------
+
+@settings(max_examples=40)
+@given(text=st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
+def test_any_rule_file_loads_or_is_reported_never_raises(tmp_path_factory: pytest.TempPathFactory,
+                                                        text: bytes) -> None:
+    folder = tmp_path_factory.mktemp("fuzz")
+    (folder / "fuzz.yar").write_bytes(text)
+    (folder / "good.yar").write_text(GOOD_RULE)
+    compiled = compile_rules([folder], use_cache=False)
+    assert "good" in compiled.namespaces
+    assert "fuzz" in compiled.namespaces or [Path(error.path).name for error in compiled.errors] == ["fuzz.yar"]
+    assert all(error.line is None or error.line >= 1 for error in compiled.errors)
+
+
+@settings(max_examples=60)
+@given(data=st.binary(max_size=200))
+def test_match_previews_are_printable_ascii(data: bytes) -> None:
+    shown = yarascan.preview(data, limit=200)
+    assert shown.isascii() and shown.isprintable()
+    assert shown.count("\\x") == sum(1 for byte in data if not 32 <= byte < 127 or byte == 92)
