@@ -8,7 +8,10 @@ import click
 
 from seccenter import __version__
 from seccenter.cli import alerts, audit, demo, detect, export, ingest, rules, sniff, triage, yara
+from seccenter.cli.asset import group as asset_group
 from seccenter.cli.context import AppContext
+from seccenter.cli.dpia import group as dpia_group
+from seccenter.cli.ropa import group as ropa_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,3 +29,5 @@ def main(ctx: click.Context, db: Path) -> None:
 
 for module in (demo, ingest, detect, rules, alerts, triage, export, sniff, yara, audit):
     main.add_command(module.command)
+for group in (ropa_group, asset_group, dpia_group):
+    main.add_command(group)

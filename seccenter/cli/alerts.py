@@ -8,6 +8,7 @@ from seccenter.cli.context import AppContext
 from seccenter.cli.options import json_option, level_option, since_option
 from seccenter.report.terminal import alerts_table, make_console
 from seccenter.store.alerts import list_alerts
+from seccenter.store.ropa import alerts_with_personal_data
 
 
 @click.command("alerts")
@@ -23,6 +24,8 @@ def command(app: AppContext, since, level: str | None, limit: int | None, as_jso
     """
     rows = list_alerts(app.db(), since=since, min_level=level, limit=limit)
     if as_json:
+        # each alert also says which assets its event names and which personal data they process
+        rows = alerts_with_personal_data(app.db(), rows)
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
         make_console().print(alerts_table(rows, title=f"{len(rows)} alerts"))

@@ -72,3 +72,28 @@ def m020_audit_log(db: Database) -> None:
     for statement in ("UPDATE", "DELETE"):
         db.execute(f"CREATE TRIGGER audit_log_no_{statement.lower()} BEFORE {statement} ON audit_log"
                    " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END")
+
+
+@migrations()
+def m010_processing_activities(db: Database) -> None:
+    # each record is kept whole as JSON (the register's key names); name and status are columns for listing,
+    # activity_systems mirrors the activities' systems lists for the alert → asset → activity join
+    db["processing_activities"].create({"id": str, "name": str, "status": str, "document": str, "updated": str},
+                                       pk="id", not_null={"document"})
+    db["activity_systems"].create({"activity_id": str, "asset_id": str}, pk=("activity_id", "asset_id"))
+    db["activity_systems"].create_index(["asset_id"])
+    db["processors"].create({"id": str, "name": str, "document": str, "updated": str}, pk="id",
+                            not_null={"document"})
+
+
+@migrations()
+def m011_assets(db: Database) -> None:
+    db["assets"].create({"id": str, "name": str, "hostname": str, "criticality": str, "document": str,
+                         "updated": str}, pk="id", not_null={"document"})
+
+
+@migrations()
+def m012_dpia(db: Database) -> None:
+    db["dpias"].create({"id": str, "activity_id": str, "status": str, "document": str, "created": str,
+                        "updated": str}, pk="id", not_null={"activity_id", "document"})
+    db["dpias"].create_index(["activity_id"])
