@@ -96,7 +96,7 @@ def _label_text(label: bytes) -> str:
 def read_name(message: bytes, pos: int) -> tuple[str, int]:
     """The name at ``pos`` and the position after it; raises _Cut or _Bad."""
     size = len(message)
-    labels: list[str] = []
+    labels: list[bytes] = []
     after = -1
     total = 0
     jumps = 0
@@ -133,9 +133,17 @@ def read_name(message: bytes, pos: int) -> tuple[str, int]:
         total += length + 1
         if total > MAX_NAME_BYTES:
             raise _Bad("DNS name longer than 255 bytes")
-        labels.append(_label_text(message[pos:end]))
+        labels.append(message[pos:end])
         pos = end
-    return (".".join(labels) if labels else "."), (after if after >= 0 else pos)
+    after = after if after >= 0 else pos
+    if not labels:
+        return ".", after
+    # One check for the whole name instead of one per label: deleting the safe bytes leaves only the dots
+    # that join the labels when no label holds a byte that must be escaped (a "." inside a label among them).
+    joined = b".".join(labels)
+    if len(joined.translate(None, _SAFE)) == len(labels) - 1:
+        return joined.decode("ascii"), after
+    return ".".join([_label_text(label) for label in labels]), after
 
 
 def _rdata(message: bytes, rtype: int, start: int, end: int) -> str:

@@ -68,61 +68,80 @@ def _u16_list(data: bytes, start: int, end: int) -> list[int]:
     return list(struct.unpack_from(f"!{count}H", data, start)) if count > 0 else []
 
 
+def _runs_past(what: str, complete: bool) -> None:
+    """A length check failed: malformed in a complete message, the end of what arrived in a partial one."""
+    raise _Lie(f"TLS ClientHello {what} runs past the message") if complete else _Short
+
+
+_READ_EXTENSIONS = frozenset({0, 10, 11, 13, 16, 43})
+"""The extensions ``_extension`` reads; the others are only listed."""
+
+
 def parse_client_hello(body: bytes, complete: bool = True) -> ClientHello | str:
     """A ClientHello body (see the module docstring); never raises."""
+    # Called once per ClientHello: the length checks are inline ``if``s (a helper is called only when one
+    # fails) and the extensions land in a dict that exists only when one of them is read.
     size = len(body)
     version = 0
     ciphers: list[int] = []
     extensions: list[int] = []
     found: dict = {}
-
-    def need(end: int, what: str) -> None:
-        if end > size:
-            raise _Lie(f"TLS ClientHello {what} runs past the message") if complete else _Short
-
     try:
-        need(2, "version")
+        if size < 2:
+            _runs_past("version", complete)
         version = body[0] << 8 | body[1]
-        need(35, "random")
+        if size < 35:
+            _runs_past("random", complete)
         session = body[34]
         if session > 32:
             raise _Lie(f"TLS ClientHello session id of {session} bytes (at most 32)")
         pos = 35 + session
-        need(pos + 2, "session id")
+        if pos + 2 > size:
+            _runs_past("session id", complete)
         length = body[pos] << 8 | body[pos + 1]
         pos += 2
         if length % 2:
             raise _Lie("TLS ClientHello cipher suite list of odd length")
-        if pos + length > size and not complete:
-            ciphers = _u16_list(body, pos, size)
-            raise _Short
-        need(pos + length, "cipher suites")
+        if pos + length > size:
+            if not complete:
+                ciphers = _u16_list(body, pos, size)
+            _runs_past("cipher suites", complete)
         ciphers = _u16_list(body, pos, pos + length)
         pos += length
-        need(pos + 1, "compression methods")
+        if pos + 1 > size:
+            _runs_past("compression methods", complete)
         pos += 1 + body[pos]
-        need(pos, "compression methods")
+        if pos > size:
+            _runs_past("compression methods", complete)
         if pos < size or not complete:  # no extensions at all is allowed (SSL 3.0 style)
-            need(pos + 2, "extensions length")
+            if pos + 2 > size:
+                _runs_past("extensions length", complete)
             total = body[pos] << 8 | body[pos + 1]
             pos += 2
             end = pos + total
             if complete and end != size:
                 raise _Lie(f"TLS ClientHello extensions length {total} disagrees with the message")
-            while pos < min(end, size):
-                need(pos + 4, "extension header")
+            stop = min(end, size)
+            append = extensions.append
+            while pos < stop:
+                if pos + 4 > size:
+                    _runs_past("extension header", complete)
                 kind, length = body[pos] << 8 | body[pos + 1], body[pos + 2] << 8 | body[pos + 3]
                 pos += 4
-                extensions.append(kind)
+                append(kind)
                 if pos + length > end:
                     raise _Lie(f"TLS extension {kind} runs past the extensions")
-                need(pos + length, "extension")
-                _extension(body, kind, pos, pos + length, found)
+                if pos + length > size:
+                    _runs_past("extension", complete)
+                if kind in _READ_EXTENSIONS:
+                    _extension(body, kind, pos, pos + length, found)
                 pos += length
     except _Lie as lie:
         return str(lie)
     except _Short:
         complete = False
+    if not found:
+        return ClientHello(version, ciphers, extensions, None, [], [], [], [], [], complete)
     return ClientHello(version, ciphers, extensions, found.get("server_name"), found.get("groups", []),
                        found.get("point_formats", []), found.get("signatures", []), found.get("alpn", []),
                        found.get("versions", []), complete)
