@@ -97,3 +97,40 @@ def m012_dpia(db: Database) -> None:
     db["dpias"].create({"id": str, "activity_id": str, "status": str, "document": str, "created": str,
                         "updated": str}, pk="id", not_null={"activity_id", "document"})
     db["dpias"].create_index(["activity_id"])
+
+
+@migrations()
+def m021_incidents(db: Database) -> None:
+    db.execute("CREATE TABLE incidents (id INTEGER PRIMARY KEY, title TEXT NOT NULL, category TEXT NOT NULL,"
+               " severity TEXT NOT NULL, owner TEXT, status TEXT NOT NULL, created TEXT NOT NULL,"
+               " updated TEXT NOT NULL, closed TEXT, close_reason TEXT)")
+    db.execute("CREATE TABLE incident_alerts (incident_id INTEGER NOT NULL REFERENCES incidents(id),"
+               " alert_id INTEGER NOT NULL REFERENCES alerts(id), added TEXT NOT NULL,"
+               " PRIMARY KEY (incident_id, alert_id))")
+    db.execute("CREATE INDEX incident_alerts_alert ON incident_alerts (alert_id)")
+    # every action on a case (opened, status changes, notes, evidence, assessments): the timeline's own entries
+    db.execute("CREATE TABLE incident_activity (id INTEGER PRIMARY KEY, incident_id INTEGER NOT NULL"
+               " REFERENCES incidents(id), time TEXT NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL,"
+               " detail TEXT NOT NULL)")
+    db.execute("CREATE INDEX incident_activity_incident ON incident_activity (incident_id, time)")
+    # files are kept by content (sha256) in the evidence folder; the original name is data only
+    db.execute("CREATE TABLE incident_evidence (id INTEGER PRIMARY KEY, incident_id INTEGER NOT NULL"
+               " REFERENCES incidents(id), sha256 TEXT NOT NULL, original_name TEXT NOT NULL, size INTEGER NOT NULL,"
+               " description TEXT, added TEXT NOT NULL, actor TEXT NOT NULL, UNIQUE (incident_id, sha256))")
+
+
+@migrations()
+def m022_breaches(db: Database) -> None:
+    # one row per assessment (Art. 33(5) documentation: every breach, notified or not, with the reasoning)
+    db.execute("CREATE TABLE breaches (id INTEGER PRIMARY KEY, incident_id INTEGER NOT NULL REFERENCES incidents(id),"
+               " assessed TEXT NOT NULL, actor TEXT NOT NULL, aware_at TEXT NOT NULL, occurred_at TEXT,"
+               " inputs TEXT NOT NULL, result TEXT NOT NULL)")
+    db.execute("CREATE INDEX breaches_incident ON breaches (incident_id)")
+    # what is owed to whom and by when; status open | partial (Art. 33(4) phases) | done | not_required
+    db.execute("CREATE TABLE breach_obligations (incident_id INTEGER NOT NULL REFERENCES incidents(id),"
+               " obligation TEXT NOT NULL, due TEXT, status TEXT NOT NULL, breach_id INTEGER REFERENCES breaches(id),"
+               " PRIMARY KEY (incident_id, obligation))")
+    db.execute("CREATE TABLE breach_submissions (id INTEGER PRIMARY KEY, incident_id INTEGER NOT NULL"
+               " REFERENCES incidents(id), obligation TEXT NOT NULL, submitted_at TEXT NOT NULL,"
+               " final INTEGER NOT NULL, delay_reason TEXT, note TEXT, recorded TEXT NOT NULL, actor TEXT NOT NULL)")
+
