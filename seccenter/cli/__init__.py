@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from seccenter import __version__
-from seccenter.cli import alerts, audit, demo, detect, export, incident, ingest, rules, sniff, triage, yara
+from seccenter.cli import alerts, audit, breach, demo, detect, export, incident, ingest, rules, sniff, triage, yara
 from seccenter.cli.asset import group as asset_group
 from seccenter.cli.context import AppContext
 from seccenter.cli.dpia import group as dpia_group
@@ -27,7 +27,7 @@ def main(ctx: click.Context, db: Path) -> None:
     ctx.obj = AppContext(db_path=db)
 
 
-for module in (demo, ingest, detect, rules, alerts, triage, export, sniff, yara, audit, incident):
+for module in (demo, ingest, detect, rules, alerts, triage, export, sniff, yara, audit, incident, breach):
     main.add_command(module.command)
 for group in (ropa_group, asset_group, dpia_group):
     main.add_command(group)

@@ -8,7 +8,7 @@ import click
 from seccenter.cli.context import AppContext
 from seccenter.cli.options import json_option
 from seccenter.incidents.audit import head, verify
-from seccenter.report.terminal import make_console, visible
+from seccenter.report.terminal import visible
 
 _HEAD = re.compile(r"^(\d+):([0-9a-fA-F]{64})$")
 
@@ -45,11 +45,10 @@ def verify_command(app: AppContext, expect_head: tuple[int, str] | None, as_json
         click.echo(json.dumps({"ok": not problems, "entries": entries, "head": newest,
                                "problems": [problem.to_dict() for problem in problems]}, indent=2))
     else:
-        console = make_console()
         for problem in problems:
-            console.print(f"problem: {visible(problem.message, limit=None)}", markup=False)
+            click.echo(f"problem: {visible(problem.message, limit=None)}")
         state = f"{len(problems)} problems" if problems else "intact"
         where = f"; head {newest['id']}:{newest['hash']}" if newest else ""
-        console.print(f"audit log: {entries} entries, {state}{where}", markup=False)
+        click.echo(f"audit log: {entries} entries, {state}{where}")
     if problems:
         raise SystemExit(1)
