@@ -257,7 +257,7 @@ def scan_file(rules: CompiledRules, entry: FileEntry, options: ScanOptions,
     path = Path(entry.path)
     for check in checks:
         findings.extend(check(path, digest))
-    return FileResult(entry, digest.size, digest.sha256 if findings or checks else None, findings, changed)
+    return FileResult(entry, digest.size, digest.sha256 if findings else None, findings, changed)
 
 
 def scan_files(rules: CompiledRules, entries: Iterable[FileEntry], options: ScanOptions,
