@@ -30,3 +30,13 @@ def yara_rules() -> Path:
 
 def samples() -> Path:
     return _PACKAGE / "samples"
+
+
+def report_templates() -> Path:
+    """The Jinja2 templates of ``seccenter report`` (``reports/`` at the top of a checkout)."""
+    return bundled("reports")
+
+
+def examples() -> Path:
+    """The sample register and DPIA (``examples/``), which ``seccenter demo`` loads."""
+    return bundled("examples")

@@ -10,6 +10,7 @@ from click.core import ParameterSource
 from seccenter import pipeline
 from seccenter.cli.context import AppContext, load_ruleset
 from seccenter.cli.ingest import summary_table
+from seccenter.cli.ropa import load_sample_register
 from seccenter.collect.interface import CollectOptions
 from seccenter.report.terminal import make_console, triage_view
 from seccenter.resources import samples, sigma_rules
@@ -42,6 +43,7 @@ def command(ctx: click.Context) -> None:
         console = make_console()
         console.print(summary_table(summary))
         console.print(triage_view(triage_summary(db)))
+        console.print(load_sample_register(db), markup=False)
         db.close()
     console.print(f"demo finished in {time.perf_counter() - started:.1f} s with {len(ruleset.rules)} rules; "
                   "try `seccenter ingest /var/log/auth.log` next.", markup=False)

@@ -20,7 +20,9 @@ from seccenter.privacy.validate import failed_records, validate_register
 from seccenter.report.output import OutputError, write_private
 from seccenter.report.register_view import activities_table, findings_table, record_view
 from seccenter.report.terminal import make_console, visible
+from seccenter.resources import examples
 from seccenter.store import ropa as store
+from seccenter.store.alerts import list_alerts
 from seccenter.store.assets import asset_ids
 
 
@@ -253,3 +255,20 @@ def validate(app: AppContext, path: Path | None, fmt: str | None, as_of: Any, as
         console.print(f"{records} records checked, {len(failed)} failed", markup=False)
     if failed:
         sys.exit(1)
+
+
+def load_sample_register(db: Database) -> str:
+    """``seccenter demo``: import the sample register and say what the alerts put at stake."""
+    register_path = examples() / "town-hall-register.yaml"
+    store.ensure_monitoring_record(db)
+    register = read_register(register_path).register
+    store.save_register(db, register)
+    alerts = store.alerts_with_personal_data(db, list_alerts(db))
+    on_assets = [alert for alert in alerts if alert["processing_activities"]]
+    activities = {activity["id"]: activity for alert in on_assets for activity in alert["processing_activities"]}
+    special = sorted({category for activity in activities.values() for category in activity["special_categories"]})
+    return (f"GDPR register ({register_path.name}): {len(register.processing_activities)} processing activities, "
+            f"{len(register.assets)} assets; {len(on_assets)} alerts concern systems of {len(activities)} processing "
+            f"activities ({', '.join(sorted(activities)) or 'none'})"
+            + (f", special categories: {', '.join(special)}" if special else "")
+            + "; try `seccenter report ropa --format html -o register.html`.")
