@@ -11,6 +11,7 @@ from seccenter.cli import alerts, audit, breach, demo, detect, export, incident,
 from seccenter.cli.asset import group as asset_group
 from seccenter.cli.context import AppContext
 from seccenter.cli.dpia import group as dpia_group
+from seccenter.cli.report import group as report_group
 from seccenter.cli.ropa import group as ropa_group
 
 
@@ -29,5 +30,5 @@ def main(ctx: click.Context, db: Path) -> None:
 
 for module in (demo, ingest, detect, rules, alerts, triage, export, sniff, yara, audit, incident, breach):
     main.add_command(module.command)
-for group in (ropa_group, asset_group, dpia_group):
+for group in (ropa_group, asset_group, dpia_group, report_group):
     main.add_command(group)
