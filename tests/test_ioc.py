@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from seccenter.cli import main
-from seccenter.detect.ioc import IocSet, level_for, list_kind
+from seccenter.detect.alert import level_for_score
+from seccenter.detect.ioc import IocSet, list_kind
 from seccenter.detect.ioc.lists import LineError, parse_c2, parse_filename, parse_hash
 from seccenter.detect.ioc.pathmatch import PathMatcher
 from seccenter.detect.regex import compile_search
@@ -255,7 +256,7 @@ def test_bundled_example_lists_load_cleanly_and_match_only_reserved_values() -> 
 @pytest.mark.parametrize(("score", "level"), [(200, "high"), (100, "high"), (99, "medium"), (60, "medium"),
                                               (59, "low"), (40, "low"), (39, "informational"), (0, "informational")])
 def test_loki_scores_become_levels(score: int, level: str) -> None:
-    assert level_for(score) == level
+    assert level_for_score(score) == level
 
 
 def test_rule_ids_stay_when_lines_move(tmp_path: Path) -> None:

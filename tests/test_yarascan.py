@@ -198,7 +198,7 @@ def test_matches_are_stored_as_alerts_once_per_content(tmp_path: Path, db, team_
 
 def test_levels_follow_score_severity_or_level() -> None:
     assert [level_of({"score": score}) for score in (0, 40, 60, 75, 80, 100)] == [
-        "informational", "low", "medium", "medium", "high", "critical"]
+        "informational", "low", "medium", "medium", "medium", "high"]
     assert level_of({}) == "medium"
     assert level_of({"severity": "Critical", "score": 10}) == "critical"
     assert level_of({"level": "warning"}) == "medium"
@@ -214,7 +214,7 @@ def test_extra_file_checks_run_on_the_same_read(tmp_path: Path, db, team_rules) 
         def __call__(self, path: Path, digest: FileDigest) -> list[Finding]:
             seen.append((path.name, digest.size))
             if digest.md5 == hashlib.md5(b"bad bytes").hexdigest():
-                return [Finding("known_bad_hash", "hashes", meta={"score": 90}, engine="ioc")]
+                return [Finding("known_bad_hash", "hashes", meta={"score": 100}, engine="ioc")]
             return []
 
     (tmp_path / "bad.bin").write_bytes(b"bad bytes")

@@ -14,8 +14,10 @@ from rich.table import Table
 
 from seccenter import pipeline
 from seccenter.cli.context import AppContext
+from seccenter.cli.ioc_options import ioc_option, load_iocs
 from seccenter.cli.options import json_option
 from seccenter.detect.filewalk import Skipped, WalkOptions
+from seccenter.detect.ioc.filecheck import IocFileCheck
 from seccenter.detect.yara_rules import CompiledRules, compile_rules
 from seccenter.detect.yarascan import (
     DEFAULT_MAX_SIZE,
@@ -143,18 +145,22 @@ def command() -> None:
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), envvar="SECCENTER_CACHE_DIR",
               help="Where compiled rules are cached (env SECCENTER_CACHE_DIR; default $XDG_CACHE_HOME/seccenter).")
 @click.option("--no-cache", is_flag=True, help="Compile the rules without reading or writing the cache.")
+@ioc_option
 @json_option
 @click.pass_obj
 def scan(app: AppContext, targets: tuple[Path, ...], rule_paths: tuple[Path, ...], threads: int, full: bool,
          max_size: int, timeout: int, exclude: tuple[str, ...], one_filesystem: bool, follow_symlinks: bool,
-         pid: int | None, cache_dir: Path | None, no_cache: bool, as_json: bool) -> None:
+         pid: int | None, cache_dir: Path | None, no_cache: bool, ioc_paths: tuple[Path, ...], as_json: bool) -> None:
     """Scan files (folders recursively) with YARA rules; matches are stored as alerts (see `seccenter triage`).
 
     Files unchanged since their last scan with the same rules are skipped (--full scans them again). Devices,
     FIFOs, sockets and symbolic links are skipped with the reason; rule files that do not compile are reported
     with file:line while all others load. Compiled rules are cached, so the next run does not compile again.
 
-    Example: seccenter yara scan --rules signature-base/yara /srv/share --exclude '*.iso' --json
+    With --ioc, hash and file name indicators (signature-base's hash-iocs.txt, filename-iocs.txt) are checked
+    on the same read and alert the same way.
+
+    Example: seccenter yara scan --rules signature-base/yara --ioc signature-base/iocs /srv/share --json
     """
     if not targets and pid is None:
         raise click.UsageError("name at least one file or folder to scan (or --pid)")
@@ -162,6 +168,8 @@ def scan(app: AppContext, targets: tuple[Path, ...], rule_paths: tuple[Path, ...
         raise click.ClickException("nothing to scan: " + "; ".join(
             f"{visible(str(target))}: no such file or directory" for target in targets))
     rules = load_yara_rules(rule_paths or (yara_rules(),), cache_dir, use_cache=not no_cache, quiet=as_json)
+    iocs = load_iocs(ioc_paths, files=True)
+    checks = [check] if iocs is not None and (check := IocFileCheck(iocs)) else []
     db = app.db()
     options = ScanOptions(threads=threads, max_size=max_size, timeout=timeout)
     walk_options = WalkOptions(tuple(exclude), one_filesystem, follow_symlinks, max_size)
@@ -173,10 +181,10 @@ def scan(app: AppContext, targets: tuple[Path, ...], rule_paths: tuple[Path, ...
             with Progress(SpinnerColumn(), TextColumn(
                     "{task.fields[files]} files, {task.fields[mib]:.1f} MiB, {task.fields[matches]} matches, "
                     "{task.fields[skipped]} skipped"), console=status, transient=True) as progress:
-                summary = pipeline.yara_scan(db, rules, targets, options, walk_options, full=full,
+                summary = pipeline.yara_scan(db, rules, targets, options, walk_options, checks, full=full,
                                              progress=_progress_reporter(progress))
         else:
-            summary = pipeline.yara_scan(db, rules, targets, options, walk_options, full=full)
+            summary = pipeline.yara_scan(db, rules, targets, options, walk_options, checks, full=full)
     if pid is not None:
         try:
             memory = pipeline.yara_scan_pid(db, rules, pid, timeout)

@@ -13,6 +13,20 @@ SOURCE_IP_FIELDS = ("src_ip", "c-ip", "SourceIp", "IpAddress", "src", "source.ip
 """Where the triage screen looks for the address an alert came from, first present wins."""
 
 
+# Loki's default thresholds (loki.py, argparse: -a "Alert score" 100, -w "Warning score" 60, -n "Notice score"
+# 40): YARA rule scores (signature-base's ``score`` meta) and IOC list scores mean the same on both scanners.
+SCORE_LEVELS = ((100, "high"), (60, "medium"), (40, "low"))
+
+
+def level_for_score(score: int) -> str:
+    """Loki's ALERT, WARNING and NOTICE as Sigma levels high, medium and low; below NOTICE informational.
+    ``critical`` never comes from a score, only from a rule that names it."""
+    for floor, level in SCORE_LEVELS:
+        if score >= floor:
+            return level
+    return "informational"
+
+
 def source_ip(fields: Mapping[str, Any]) -> str | None:
     """The first of ``SOURCE_IP_FIELDS`` with a value, as text."""
     for name in SOURCE_IP_FIELDS:

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import yara
 
 from seccenter.collect.packets.flows import FlowPayload
-from seccenter.detect.alert import Alert
+from seccenter.detect.alert import Alert, level_for_score
 from seccenter.detect.filewalk import FileEntry, Skipped, display_path
 from seccenter.detect.yara_rules import CompiledRules
 
@@ -36,14 +36,14 @@ MAX_STRINGS = 10
 """Matched strings kept per rule match (the first by offset)."""
 PREVIEW_BYTES = 48
 DEFAULT_SCORE = 75
-"""THOR's score for a rule that gives none."""
+"""THOR's score for a rule that gives none (a warning, medium)."""
 LEVEL_NAMES = {"critical": "critical", "high": "high", "medium": "medium", "low": "low", "info": "informational",
                "informational": "informational", "alert": "high", "warning": "medium", "notice": "low"}
 
 
 def level_of(meta: Mapping[str, Any]) -> str:
-    """Alert level from a rule's meta: ``severity``/``level`` when it names one, else the LOKI/THOR ``score``
-    (80 and above alert → high, 100 → critical, 60 warning → medium, 40 notice → low, below → informational)."""
+    """Alert level from a rule's meta: ``severity``/``level`` when it names one, else its ``score`` read as Loki
+    reads it (``alert.level_for_score``: 100 high, 60 medium, 40 low, below informational)."""
     for key in ("severity", "level"):
         named = LEVEL_NAMES.get(str(meta.get(key, "")).strip().lower())
         if named:
@@ -52,10 +52,7 @@ def level_of(meta: Mapping[str, Any]) -> str:
         score = int(meta.get("score", DEFAULT_SCORE))
     except (TypeError, ValueError):
         score = DEFAULT_SCORE
-    for floor, level in ((100, "critical"), (80, "high"), (60, "medium"), (40, "low")):
-        if score >= floor:
-            return level
-    return "informational"
+    return level_for_score(score)
 
 
 def preview(data: bytes, limit: int = PREVIEW_BYTES) -> str:

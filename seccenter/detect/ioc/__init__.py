@@ -7,6 +7,6 @@ becomes an ``Alert`` like a Sigma rule's (``model``).
 
 from seccenter.detect.ioc.iocset import IocSet, list_kind
 from seccenter.detect.ioc.lists import ListProblem, ListReport
-from seccenter.detect.ioc.model import Indicator, IocHit, level_for
+from seccenter.detect.ioc.model import Indicator, IocHit
 
-__all__ = ["Indicator", "IocHit", "IocSet", "ListProblem", "ListReport", "level_for", "list_kind"]
+__all__ = ["Indicator", "IocHit", "IocSet", "ListProblem", "ListReport", "list_kind"]

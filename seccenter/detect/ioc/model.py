@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from seccenter.detect.alert import Alert
+from seccenter.detect.alert import Alert, level_for_score
 from seccenter.events import Event
 
 HASH = "hash"
@@ -14,12 +14,7 @@ FILENAME = "filename"
 C2 = "c2"
 KINDS = (HASH, FILENAME, C2)
 
-# Loki's default thresholds (loki.py, argparse: -a "Alert score" 100, -w "Warning score" 60, -n "Notice score"
-# 40; a file scoring below the notice score is not reported). A hash IOC without a score counts 100, a C2
-# match is logged as ALERT.
-LOKI_ALERT_SCORE = 100
-LOKI_WARNING_SCORE = 60
-LOKI_NOTICE_SCORE = 40
+# A hash IOC without a score counts 100 and a C2 match is logged as ALERT, as in Loki.
 HASH_DEFAULT_SCORE = 100
 C2_SCORE = 100
 
@@ -29,17 +24,6 @@ _TAGS = {
     FILENAME: ("ioc.filename",),
     C2: ("attack.command-and-control", "ioc.c2"),
 }
-
-
-def level_for(score: int) -> str:
-    """Loki's ALERT, WARNING and NOTICE as Sigma levels high, medium and low; below NOTICE informational."""
-    if score >= LOKI_ALERT_SCORE:
-        return "high"
-    if score >= LOKI_WARNING_SCORE:
-        return "medium"
-    if score >= LOKI_NOTICE_SCORE:
-        return "low"
-    return "informational"
 
 
 def hash_name(digest: str) -> str:
@@ -83,7 +67,7 @@ class Indicator:
 
     @property
     def level(self) -> str:
-        return level_for(self.score)
+        return level_for_score(self.score)
 
     @property
     def tags(self) -> tuple[str, ...]:
