@@ -365,12 +365,12 @@ def _ingest_records(db: Database, source: Source, key: str, file_key: str, finge
     flush()
 
 
-def sniff(db: Database, chunks: Iterable[Path], rules: RuleSet, options: CollectOptions | None = None
-          ) -> IngestSummary:
+def sniff(db: Database, chunks: Iterable[Path], rules: RuleSet, options: CollectOptions | None = None,
+          iocs: IocSet | None = None, payload_scan: PayloadScan | None = None) -> IngestSummary:
     """Live capture: each finished capture file goes through ``ingest`` as it comes; one summary for all."""
     summary = IngestSummary()
     for path in chunks:
-        part = ingest(db, [path], rules, fmt="pcap", options=options)
+        part = ingest(db, [path], rules, fmt="pcap", options=options, iocs=iocs, payload_scan=payload_scan)
         summary.sources.extend(part.sources)
         summary.correlation_alerts.extend(part.correlation_alerts)
     return summary

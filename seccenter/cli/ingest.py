@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -32,17 +33,38 @@ def summary_table(summary: pipeline.IngestSummary) -> Table:
     return table
 
 
+def payload_options(command: Callable) -> Callable:
+    """``--yara-rules``, ``--payload-limit``, ``--no-payload-scan``: YARA over packet payloads (ingest, sniff)."""
+    for option in reversed((
+        click.option("--yara-rules", "yara_paths", multiple=True, type=click.Path(path_type=Path),
+                     help="YARA rules for packet payloads (file or folder, repeatable; default: the bundled "
+                          "rules/yara)."),
+        click.option("--payload-limit", type=SizeType(), default=DEFAULT_PAYLOAD_LIMIT, show_default="64K",
+                     help="Bytes of each flow's payload scanned with YARA, each way."),
+        click.option("--no-payload-scan", is_flag=True, help="Do not scan packet payloads with YARA."),
+    )):
+        command = option(command)
+    return command
+
+
+def payload_scan_for(yara_paths: tuple[Path, ...], payload_limit: int, no_payload_scan: bool,
+                     quiet: bool) -> pipeline.PayloadScan | None:
+    """The payload scan the options ask for; the bundled rules are compiled only when a capture is met."""
+    if no_payload_scan:
+        return None
+    if yara_paths:
+        rules = load_yara_rules(yara_paths, cache_dir=None, quiet=quiet)
+        return pipeline.PayloadScan(lambda: rules, payload_limit)
+    return pipeline.PayloadScan(lambda: load_yara_rules((yara_rules(),), None, quiet=quiet), payload_limit)
+
+
 @click.command("ingest")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMAT_NAMES), help="Input format (default: sniffed).")
 @click.option("--rules", "rule_paths", multiple=True, type=click.Path(path_type=Path),
               help="Sigma rules (file or directory, repeatable; default: the bundled rules).")
 @ioc_option
-@click.option("--yara-rules", "yara_paths", multiple=True, type=click.Path(path_type=Path),
-              help="YARA rules for packet payloads (file or folder, repeatable; default: the bundled rules/yara).")
-@click.option("--payload-limit", type=SizeType(), default=DEFAULT_PAYLOAD_LIMIT, show_default="64K",
-              help="Bytes of each flow's payload scanned with YARA, each way.")
-@click.option("--no-payload-scan", is_flag=True, help="Do not scan packet payloads with YARA.")
+@payload_options
 @time_options
 @placeholders_option
 @json_option
@@ -58,14 +80,7 @@ def command(app: AppContext, paths: tuple[Path, ...], fmt: str | None, rule_path
     """
     ruleset = load_ruleset(rule_paths or (sigma_rules(),), placeholders=read_placeholders(placeholders_file))
     iocs = load_iocs(ioc_paths)
-    payload_scan = None
-    if not no_payload_scan:
-        if yara_paths:
-            rules = load_yara_rules(yara_paths, cache_dir=None, quiet=as_json)
-            payload_scan = pipeline.PayloadScan(lambda: rules, payload_limit)
-        else:
-            payload_scan = pipeline.PayloadScan(lambda: load_yara_rules((yara_rules(),), None, quiet=as_json),
-                                                payload_limit)
+    payload_scan = payload_scan_for(yara_paths, payload_limit, no_payload_scan, quiet=as_json)
     summary = pipeline.ingest(app.db(), paths, ruleset, fmt=fmt, options=collect_options(zone, year), iocs=iocs,
                               payload_scan=payload_scan)
     if as_json:
