@@ -37,7 +37,54 @@ class LineDict(dict):
     key_lines: dict[Any, int]
 
 
+# Aliases let a few hundred bytes stand for billions of nodes ("billion laughs"): PyYAML shares the objects, but
+# anything that walks the result (validation, JSON) would expand them. Refuse a document whose aliases add more
+# than this many nodes to what is written out, and any alias inside its own anchor (a cycle).
+MAX_ALIAS_EXPANSION = 100_000
+
+
+def _check_aliases(root: yaml.Node) -> None:
+    sizes: dict[int, int] = {}
+    written: set[int] = set()
+    in_progress: set[int] = set()
+
+    def children(node: yaml.Node) -> list[yaml.Node]:
+        if isinstance(node, yaml.SequenceNode):
+            return list(node.value)
+        if isinstance(node, yaml.MappingNode):
+            return [part for pair in node.value for part in pair]
+        return []
+
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:  # iterative post-order: deep nesting must not hit Python's recursion limit
+        node, expanded = stack.pop()
+        key = id(node)
+        if expanded:
+            in_progress.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in children(node))
+            continue
+        if key in sizes:
+            continue
+        if key in in_progress:
+            raise yaml.composer.ComposerError(None, None, "an alias refers to the node that contains it",
+                                              node.start_mark)
+        in_progress.add(key)
+        written.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children(node) if id(child) not in sizes)
+    if sizes[id(root)] - len(written) > MAX_ALIAS_EXPANSION:
+        raise yaml.composer.ComposerError(
+            None, None, f"aliases expand this document by more than {MAX_ALIAS_EXPANSION} nodes (an alias bomb?)",
+            root.start_mark)
+
+
 class _Loader(yaml.SafeLoader):
+    def compose_document(self) -> yaml.Node | None:
+        node = super().compose_document()
+        if node is not None:
+            _check_aliases(node)
+        return node
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:
         self.flatten_mapping(node)
         mapping = LineDict()
