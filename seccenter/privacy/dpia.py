@@ -273,21 +273,20 @@ def read_content(document: Any, source: Source, problems: Problems) -> DpiaConte
     ``Dpia.to_dict`` adds are accepted, so an exported DPIA can be edited and read back."""
     specs = CONTENT_FIELDS + tuple(FieldSpec(key, "raw") for key in _STORED_KEYS)
     raw = read_record(dict, specs, document, source, "dpia", problems)
-    if raw is None:
-        return None
     risks: list[Risk] = []
-    failed = False
-    if raw.get("risks") is not None:
-        if not isinstance(raw["risks"], list):
+    failed = raw is None
+    items = document.get("risks") if isinstance(document, dict) else None
+    if items is not None:
+        if not isinstance(items, list):
             problems.errors.append(Problem(source.at(document, "risks"), "dpia.risks", "must be a list of risks"))
             return None
-        for index, item in enumerate(raw["risks"]):
+        for index, item in enumerate(items):
             values = read_record(dict, RISK_FIELDS, item, source, f"dpia.risks[{index}]", problems)
             if values is None:
                 failed = True
                 continue
             risks.append(Risk(**{key: value for key, value in values.items() if key not in _DERIVED_RISK_KEYS}))
-    if failed:
+    if failed or raw is None:
         return None
     return DpiaContent(status=raw.get("status") or "draft", description=raw.get("description", ""),
                        necessity_proportionality=raw.get("necessity_proportionality", ""), risks=tuple(risks),

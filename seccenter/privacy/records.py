@@ -44,8 +44,14 @@ class Problems:
     warnings: list[Problem] = field(default_factory=list)
 
     def raise_if_any(self) -> None:
+        """Raise ``RegisterError`` with the errors in the order of their lines, if there are any."""
         if self.errors:
-            raise RegisterError(self.errors, self.warnings)
+            raise RegisterError(sorted(self.errors, key=_line_of), self.warnings)
+
+
+def _line_of(problem: Problem) -> int:
+    _, _, line = problem.location.rpartition(":")
+    return int(line) if line.isdigit() else 0
 
 
 @dataclass(frozen=True)
@@ -263,7 +269,9 @@ def read_record(cls: type, specs: tuple[FieldSpec, ...], mapping: Any, source: S
             reader.warn(mapping, key, str(key), f"unknown key{_suggestion(str(key), known)} (ignored)")
     errors_before = len(problems.errors)
     values: dict[str, Any] = {}
-    for spec in specs:
+    position = {key: index for index, key in enumerate(mapping)}
+    # in the file's order, so that messages come in the order of their lines
+    for spec in sorted(specs, key=lambda item: position.get(item.key, len(position))):
         value = mapping.get(spec.key, _ABSENT)
         if value is _ABSENT:
             if spec.required:
@@ -275,7 +283,7 @@ def read_record(cls: type, specs: tuple[FieldSpec, ...], mapping: Any, source: S
         elif parsed is None and spec.kind in ("contact", "date", "count", "level", "raw"):
             values[spec.key] = None
     for spec in specs:
-        if spec.required and not values.get(spec.key) and spec.key in mapping:
+        if spec.required and spec.key in values and not values[spec.key]:
             reader.error(mapping, spec.key, spec.key, "must not be empty")
     if len(problems.errors) > errors_before:
         return None

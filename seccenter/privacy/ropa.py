@@ -275,8 +275,22 @@ def parse_legal_basis(text: str) -> LegalBasis | None:
     return LegalBasis(article, wanted_paragraph, point, text, text[match.end():])
 
 
+class _Dumper(yaml.SafeDumper):
+    """Text with characters that YAML reads as line breaks or cannot print plainly (NEL, LS, PS, control
+    characters) is written double-quoted, where they are escaped, so that it reads back unchanged."""
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = '"' if _AWKWARD.search(text) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_AWKWARD = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+_Dumper.add_representer(str, _represent_text)
+
+
 def dump_yaml(register: Register) -> str:
-    return yaml.safe_dump(register.to_document(), allow_unicode=True, sort_keys=False, width=120)
+    return yaml.dump(register.to_document(), Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=120)
 
 
 def dump_json(register: Register) -> str:

@@ -101,7 +101,6 @@ def check_activity(activity: ProcessingActivity, as_of: date, known_assets: set[
 def _check_legal_basis(activity: ProcessingActivity, add: Any) -> None:
     if not activity.legal_basis:
         add("legal_basis", "Art. 6(1), Art. 5(1)(a)", "no legal basis")
-        return
     parsed = []
     for index, text in enumerate(activity.legal_basis):
         basis = parse_legal_basis(text)
