@@ -12,6 +12,7 @@ from seccenter.cli.asset import group as asset_group
 from seccenter.cli.context import AppContext
 from seccenter.cli.dpia import group as dpia_group
 from seccenter.cli.report import group as report_group
+from seccenter.cli.report_incident import breach_report, incident_report
 from seccenter.cli.ropa import group as ropa_group
 
 
@@ -32,3 +33,5 @@ for module in (demo, ingest, detect, rules, alerts, triage, export, sniff, yara,
     main.add_command(module.command)
 for group in (ropa_group, asset_group, dpia_group, report_group):
     main.add_command(group)
+for report in (breach_report, incident_report):  # report kinds kept beside their nouns
+    report_group.add_command(report)

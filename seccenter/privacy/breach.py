@@ -41,29 +41,33 @@ class PersonalData:
     special_categories: tuple[str, ...] = ()
     data_subjects: tuple[str, ...] = ()
     approximate_subjects: int | None = None
+    activity_ids: tuple[str, ...] = ()
 
     @classmethod
     def from_activities(cls, activities: Iterable[Mapping[str, Any]]) -> PersonalData:
         """Union of processing activities given as mappings with the register's key names."""
         names: list[str] = []
+        ids: list[str] = []
         categories: list[str] = []
         special: list[str] = []
         subjects: list[str] = []
         counts: list[int] = []
         for activity in activities:
             names.append(str(activity.get("name") or activity.get("id") or "?"))
+            if activity.get("id"):
+                ids.append(str(activity["id"]))
             categories.extend(map(str, activity.get("data_categories") or ()))
             special.extend(map(str, activity.get("special_categories") or ()))
             subjects.extend(map(str, activity.get("data_subjects") or ()))
             if isinstance(activity.get("data_subjects_count"), int):
                 counts.append(activity["data_subjects_count"])
         return cls(tuple(dict.fromkeys(names)), tuple(dict.fromkeys(categories)), tuple(dict.fromkeys(special)),
-                   tuple(dict.fromkeys(subjects)), sum(counts) if counts else None)
+                   tuple(dict.fromkeys(subjects)), sum(counts) if counts else None, tuple(dict.fromkeys(ids)))
 
     def to_dict(self) -> dict[str, Any]:
         return {"activities": list(self.activities), "data_categories": list(self.data_categories),
                 "special_categories": list(self.special_categories), "data_subjects": list(self.data_subjects),
-                "approximate_subjects": self.approximate_subjects}
+                "approximate_subjects": self.approximate_subjects, "activity_ids": list(self.activity_ids)}
 
 
 # words in the register's data categories (English and German) that put them in an ENISA data type
