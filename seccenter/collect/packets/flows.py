@@ -85,7 +85,7 @@ _LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 NEW, OTHER, IGNORE, HTTP_REQUEST, HTTP_RESPONSE, TLS_HELLO, SSH_BANNER, DNS_TCP = range(8)
 _HOLDING = frozenset({HTTP_REQUEST, TLS_HELLO, SSH_BANNER})
 """Modes in which a direction may hold part of a message that becomes an event when the stream breaks off."""
-_FLOW_SOURCE = LOGSOURCES["flow"]
+_FLOW_SOURCE, _ICMP_SOURCE = LOGSOURCES["flow"], LOGSOURCES["icmp"]
 
 
 class FlowPayload(NamedTuple):
@@ -452,8 +452,9 @@ class Analyzer:
                 self._credentials(found, self._ends(flow, flow.login.client_forward))
         event = self._flow_event(flow, reason)
         self.out.append(event)
-        self.ended.append((flow.start, flow.last_offset))
-        if len(self.ended) > _SAFE_INTERVALS:
+        ended = self.ended
+        ended.append((flow.start, flow.last_offset))
+        if len(ended) > _SAFE_INTERVALS:
             self._coarsen()
         if self.payload_hook is not None:
             client, server = flow.payload or (b"", b"")
@@ -461,26 +462,32 @@ class Analyzer:
             self.payload_hook(FlowPayload(event, bytes(client), bytes(server), flow.payload_cut))
 
     def _flow_event(self, flow: Flow, reason: str) -> Event:
+        # Made for every flow (most of them a packet or two): the common cases are kept to plain local
+        # operations (no round() for a flow of one instant, the one-way state of other protocols inline).
         key = flow.key
         proto = key[4]
-        src, dst = self._ip(key[0]), self._ip(key[1])
+        ips = self._ips
+        src = ips.get(key[0]) or self._ip(key[0])
+        dst = ips.get(key[1]) or self._ip(key[1])
         name = PROTO_NAMES.get(proto) or str(proto)
-        state = _conn_state(flow)
+        orig_pkts, resp_pkts = flow.orig_pkts, flow.resp_pkts
+        state = _conn_state(flow) if proto == 6 else "SF" if resp_pkts and orig_pkts else "S0"
         first, last = flow.first_ts, flow.last_ts
+        orig_ip_bytes, resp_ip_bytes = flow.orig_ip_bytes, flow.resp_ip_bytes
         if proto == 1 or proto == 58:
             fields: dict[str, Any] = {
                 "src_ip": src, "dst_ip": dst, "icmp_type": key[2], "icmp_code": key[3], "proto": name,
                 "duration": round(last - first, 6) if last > first else 0.0,
-                "orig_pkts": flow.orig_pkts, "resp_pkts": flow.resp_pkts, "orig_bytes": flow.orig_bytes,
-                "resp_bytes": flow.resp_bytes, "orig_ip_bytes": flow.orig_ip_bytes,
-                "resp_ip_bytes": flow.resp_ip_bytes, "conn_state": state, "end_reason": reason}
+                "orig_pkts": orig_pkts, "resp_pkts": resp_pkts, "orig_bytes": flow.orig_bytes,
+                "resp_bytes": flow.resp_bytes, "orig_ip_bytes": orig_ip_bytes,
+                "resp_ip_bytes": resp_ip_bytes, "conn_state": state, "end_reason": reason}
         else:
             fields = {
                 "src_ip": src, "src_port": key[2], "dst_ip": dst, "dst_port": key[3], "proto": name,
                 "duration": round(last - first, 6) if last > first else 0.0,
-                "orig_pkts": flow.orig_pkts, "resp_pkts": flow.resp_pkts, "orig_bytes": flow.orig_bytes,
-                "resp_bytes": flow.resp_bytes, "orig_ip_bytes": flow.orig_ip_bytes,
-                "resp_ip_bytes": flow.resp_ip_bytes, "conn_state": state, "end_reason": reason}
+                "orig_pkts": orig_pkts, "resp_pkts": resp_pkts, "orig_bytes": flow.orig_bytes,
+                "resp_bytes": flow.resp_bytes, "orig_ip_bytes": orig_ip_bytes,
+                "resp_ip_bytes": resp_ip_bytes, "conn_state": state, "end_reason": reason}
             if proto == 6:
                 fields["history"] = flow.history
         if flow.fragments:
@@ -489,8 +496,8 @@ class Analyzer:
             fields["vlan"] = flow.vlan
         if flow.service:
             fields["service"] = flow.service
-        raw = (f"{name} {src}:{key[2]} -> {dst}:{key[3]} {flow.orig_pkts}/{flow.resp_pkts} pkts "
-               f"{flow.orig_ip_bytes}/{flow.resp_ip_bytes} bytes {state} {reason}")
+        raw = (f"{name} {src}:{key[2]} -> {dst}:{key[3]} {orig_pkts}/{resp_pkts} pkts "
+               f"{orig_ip_bytes}/{resp_ip_bytes} bytes {state} {reason}")
         return Event(utc(first), SOURCE, _FLOW_SOURCE, fields, raw, Origin(self.path, flow.start, None))
 
     def _flush(self, flow: Flow) -> None:
@@ -596,17 +603,20 @@ class Analyzer:
 
     def _icmp(self, flow: Flow, forward: bool, proto: int, kind: int, code: int, data: bytes, start: int,
               data_offset: int, stamp: float) -> None:
-        ends = self._ends(flow, forward)
-        fields = {"src_ip": ends["src_ip"], "dst_ip": ends["dst_ip"], "proto": ends["proto"], "icmp_type": kind,
-                  "icmp_code": code}
+        # the addresses straight from the flow key (no ports: the _ends dict would be built only to be copied)
+        key = flow.key
+        src, dst = (self._ip(key[0]), self._ip(key[1])) if forward else (self._ip(key[1]), self._ip(key[0]))
+        proto_name = PROTO_NAMES[proto]
+        fields = {"src_ip": src, "dst_ip": dst, "proto": proto_name, "icmp_type": kind, "icmp_code": code}
         name = ICMP_TYPE_NAMES[proto].get(kind)
         if name:
             fields["icmp_type_name"] = name
         if name in ("echo-request", "echo-reply") and len(data) >= start + 8:
             fields["icmp_id"] = data[start + 4] << 8 | data[start + 5]
             fields["icmp_seq"] = data[start + 6] << 8 | data[start + 7]
-        raw = f"{ends['proto']} {ends['src_ip']} -> {ends['dst_ip']} type {kind} code {code}"
-        self.out.append(self._event("icmp", stamp, data_offset + start, fields, raw))
+        raw = f"{proto_name} {src} -> {dst} type {kind} code {code}"
+        self.out.append(Event(utc(stamp), SOURCE, _ICMP_SOURCE, fields, raw,
+                              Origin(self.path, data_offset + start, None)))
 
     # --- DHCP: the slow path through scapy --------------------------------------------------------------
 
@@ -1090,9 +1100,7 @@ def _add_answer(fields: dict[str, Any], message: dns.DnsMessage) -> None:
 
 
 def _conn_state(flow: Flow) -> str:
-    """Zeek's conn_state from the TCP flags each side sent (for other protocols: S0 one-way, SF both ways)."""
-    if flow.key[4] != 6:
-        return "SF" if flow.resp_pkts and flow.orig_pkts else "S0"
+    """Zeek's conn_state from the TCP flags each side sent (other protocols: see ``Analyzer._flow_event``)."""
     seen = flow.seen
     syn, synack = seen & _S, seen & (_H << 1)
     fin_o, fin_r, rst_o, rst_r = seen & _F, seen & (_F << 1), seen & _R, seen & (_R << 1)
