@@ -40,3 +40,8 @@ def report_templates() -> Path:
 def examples() -> Path:
     """The sample register and DPIA (``examples/``), which ``seccenter demo`` loads."""
     return bundled("examples")
+
+
+def playbooks_dir() -> Path:
+    """The bundled incident playbooks (``playbooks/`` at the top of a checkout)."""
+    return bundled("playbooks")

@@ -134,3 +134,17 @@ def m022_breaches(db: Database) -> None:
                " REFERENCES incidents(id), obligation TEXT NOT NULL, submitted_at TEXT NOT NULL,"
                " final INTEGER NOT NULL, delay_reason TEXT, note TEXT, recorded TEXT NOT NULL, actor TEXT NOT NULL)")
 
+
+
+@migrations()
+def m030_playbook_runs(db: Database) -> None:
+    # a run keeps the playbooks it was started with (definition, JSON) so that editing a YAML file later does
+    # not change what a case was worked through; one run per playbook and incident
+    db.execute("CREATE TABLE playbook_runs (id INTEGER PRIMARY KEY, incident_id INTEGER NOT NULL"
+               " REFERENCES incidents(id), playbook_id TEXT NOT NULL, version TEXT NOT NULL, definition TEXT NOT NULL,"
+               " started TEXT NOT NULL, actor TEXT NOT NULL, status TEXT NOT NULL, finished TEXT,"
+               " UNIQUE (incident_id, playbook_id))")
+    # one row per step that was worked (path: step ids, "/" into called playbooks); a step without a row is open
+    db.execute("CREATE TABLE playbook_steps (run_id INTEGER NOT NULL REFERENCES playbook_runs(id), path TEXT NOT NULL,"
+               " status TEXT NOT NULL, outcome TEXT, answer TEXT, note TEXT, updated TEXT NOT NULL,"
+               " actor TEXT NOT NULL, PRIMARY KEY (run_id, path))")
