@@ -85,7 +85,9 @@ _LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 NEW, OTHER, IGNORE, HTTP_REQUEST, HTTP_RESPONSE, TLS_HELLO, SSH_BANNER, DNS_TCP = range(8)
 _HOLDING = frozenset({HTTP_REQUEST, TLS_HELLO, SSH_BANNER})
 """Modes in which a direction may hold part of a message that becomes an event when the stream breaks off."""
+# the kinds made once or more per packet build their Event inline (no _event call, no LOGSOURCES lookup)
 _FLOW_SOURCE, _ICMP_SOURCE = LOGSOURCES["flow"], LOGSOURCES["icmp"]
+_DNS_SOURCE, _HTTP_SOURCE, _TLS_SOURCE = LOGSOURCES["dns"], LOGSOURCES["http"], LOGSOURCES["tls"]
 
 
 class FlowPayload(NamedTuple):
@@ -673,7 +675,7 @@ class Analyzer:
         raw = (f"DNS {fields['src_ip']}:{fields['src_port']} -> {fields['dst_ip']}:{fields['dst_port']} "
                f"{fields.get('qtype_name', '-')} {fields.get('query', '-')} {fields.get('rcode_name', '-')}"
                + (f" {' '.join(str(answer) for answer in answers)}" if answers else ""))
-        self.out.append(self._event("dns", stamp, offset, fields, raw))
+        self.out.append(Event(utc(stamp), SOURCE, _DNS_SOURCE, fields, raw, Origin(self.path, offset, None)))
 
     # --- TCP streams ------------------------------------------------------------------------------------
 
@@ -914,7 +916,8 @@ class Analyzer:
         return None
 
     def _http_event(self, pending: list) -> None:
-        self.out.append(self._event("http", pending[1], pending[2], pending[0], pending[3]))
+        self.out.append(Event(utc(pending[1]), SOURCE, _HTTP_SOURCE, pending[0], pending[3],
+                              Origin(self.path, pending[2], None)))
         if pending[6]:
             self._credentials(credentials.http_result(pending[6], pending[0].get("sc-status")), pending[0])
 
@@ -982,7 +985,7 @@ class Analyzer:
             fields["tls.truncated"] = True
             raw = (f"TLS ClientHello (cut short) {fields['src_ip']}:{fields['src_port']} -> {fields['dst_ip']}:"
                    f"{fields['dst_port']} sni={name or '-'}")
-        self.out.append(self._event("tls", stamp, offset, fields, raw))
+        self.out.append(Event(utc(stamp), SOURCE, _TLS_SOURCE, fields, raw, Origin(self.path, offset, None)))
 
     # --- SSH --------------------------------------------------------------------------------------------
 
