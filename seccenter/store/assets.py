@@ -8,8 +8,11 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
+from seccenter.incidents import audit
 from seccenter.privacy.assets import ASSET_FIELDS, Asset, AssetIndex
 from seccenter.privacy.records import Problems, Source, read_record
+from seccenter.store.documents import stored_documents
+from seccenter.store.transaction import write_transaction
 
 
 def _decode(text: str, ident: str) -> Asset:
@@ -30,8 +33,13 @@ def upsert_assets(db: Database, assets: Iterable[Asset], now: str | None = None)
 
 
 def save_asset(db: Database, asset: Asset) -> None:
-    with db.conn:
+    with write_transaction(db):
+        before = stored_documents(db, "assets", [asset.id]).get(asset.id)
         upsert_assets(db, [asset])
+        after = asset.to_dict()
+        if before != after:
+            audit.append(db, audit.current_actor(), "asset.update" if before else "asset.add", "asset", asset.id,
+                         before, after)
 
 
 def get_asset(db: Database, asset_id: str) -> Asset | None:

@@ -7,7 +7,9 @@ from collections.abc import Callable, Iterable
 
 from sqlite_utils import Database
 
+from seccenter.incidents import audit
 from seccenter.privacy.dpia import Dpia, dpia_from_dict
+from seccenter.store.transaction import write_transaction
 
 
 def next_dpia_id(db: Database) -> str:
@@ -19,12 +21,13 @@ def next_dpia_id(db: Database) -> str:
 
 def create_dpia(db: Database, make: Callable[[str], Dpia]) -> Dpia:
     """Store the DPIA ``make`` builds for the next free id, in one transaction (two creators never share an id)."""
-    with db.conn:
-        db.execute("BEGIN IMMEDIATE")
+    with write_transaction(db):
         dpia = make(next_dpia_id(db))
+        document = dpia.to_dict()
         db.execute("INSERT INTO dpias (id, activity_id, status, document, created, updated) VALUES (?, ?, ?, ?, ?, ?)",
-                   [dpia.id, dpia.activity, dpia.content.status, json.dumps(dpia.to_dict(), ensure_ascii=False),
+                   [dpia.id, dpia.activity, dpia.content.status, json.dumps(document, ensure_ascii=False),
                     dpia.created, dpia.updated])
+        audit.append(db, audit.current_actor(), "dpia.create", "dpia", dpia.id, None, document)
     return dpia
 
 

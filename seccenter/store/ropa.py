@@ -1,4 +1,6 @@
-"""Queries on the register tables: processing_activities (+ activity_systems), processors."""
+"""Queries on the register tables: processing_activities (+ activity_systems), processors.
+
+Every write appends an audit entry per record it adds or changes, in its own transaction (``incidents.audit``)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from seccenter.incidents import audit
 from seccenter.privacy.linking import PersonalDataIndex, assets_for_alert
 from seccenter.privacy.monitoring import DEFAULT_RETENTION_DAYS, MONITORING_ID, monitoring_activity
 from seccenter.privacy.records import Problems, Source, read_record
@@ -21,6 +24,8 @@ from seccenter.privacy.ropa import (
     Register,
 )
 from seccenter.store.assets import asset_index, list_assets, upsert_assets
+from seccenter.store.documents import stored_documents
+from seccenter.store.transaction import write_transaction
 
 
 class RegisterStoreError(Exception):
@@ -52,21 +57,40 @@ def _upsert_activities(db: Database, activities: list[ProcessingActivity], now: 
     db.conn.executemany("INSERT OR IGNORE INTO activity_systems (activity_id, asset_id) VALUES (?, ?)", links)
 
 
+def _audit_changes(db: Database, object_type: str, before: dict[str, Any], after: dict[str, Any]) -> None:
+    actor = audit.current_actor()
+    for ident, document in after.items():
+        old = before.get(ident)
+        if old != document:
+            audit.append(db, actor, f"{object_type}.{'update' if old is not None else 'add'}", object_type, ident,
+                         old, document)
+
+
 def save_register(db: Database, register: Register) -> None:
-    """Add or replace (by id) every record of ``register``, all or nothing."""
+    """Add or replace (by id) every record of ``register``, all or nothing; each change audited."""
     now = datetime.now(UTC).isoformat()
-    with db.conn:
+    activities = {record.id: record.to_dict() for record in register.processing_activities}
+    processors = {record.id: record.to_dict() for record in register.processors}
+    with write_transaction(db):
+        before_activities = stored_documents(db, "processing_activities", list(activities))
+        before_processors = stored_documents(db, "processors", list(processors))
+        before_assets = stored_documents(db, "assets", [asset.id for asset in register.assets])
         _upsert_activities(db, list(register.processing_activities), now)
         db.conn.executemany(
             "INSERT OR REPLACE INTO processors (id, name, document, updated) VALUES (?, ?, ?, ?)",
             [(record.id, record.processor.name if record.processor else "",
               json.dumps(record.to_dict(), ensure_ascii=False), now) for record in register.processors])
         upsert_assets(db, register.assets, now)
+        _audit_changes(db, "processing_activity", before_activities, activities)
+        _audit_changes(db, "processor", before_processors, processors)
+        _audit_changes(db, "asset", before_assets, {asset.id: asset.to_dict() for asset in register.assets})
 
 
 def save_activity(db: Database, activity: ProcessingActivity) -> None:
-    with db.conn:
+    with write_transaction(db):
+        before = stored_documents(db, "processing_activities", [activity.id])
         _upsert_activities(db, [activity], datetime.now(UTC).isoformat())
+        _audit_changes(db, "processing_activity", before, {activity.id: activity.to_dict()})
 
 
 def get_activity(db: Database, activity_id: str) -> ProcessingActivity | None:
@@ -93,10 +117,14 @@ def ensure_monitoring_record(db: Database, retention_days: int = DEFAULT_RETENTI
     Reads first, so the usual case (already there) takes no write lock."""
     if db.execute("SELECT 1 FROM processing_activities WHERE id = ?", [MONITORING_ID]).fetchone():
         return False
-    with db.conn:
-        rows, _ = _activity_rows([monitoring_activity(retention_days)], datetime.now(UTC).isoformat())
-        db.conn.executemany("INSERT OR IGNORE INTO processing_activities (id, name, status, document, updated)"
-                            " VALUES (?, ?, ?, ?, ?)", rows)
+    record = monitoring_activity(retention_days)
+    with write_transaction(db):
+        rows, _ = _activity_rows([record], datetime.now(UTC).isoformat())
+        created = db.conn.executemany("INSERT OR IGNORE INTO processing_activities (id, name, status, document, "
+                                      "updated) VALUES (?, ?, ?, ?, ?)", rows).rowcount
+        if created:  # another process may have created it since the read above
+            audit.append(db, audit.current_actor(), "processing_activity.add", "processing_activity", record.id,
+                         None, record.to_dict())
     return True
 
 
