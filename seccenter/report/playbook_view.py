@@ -1,0 +1,65 @@
+"""``playbook show``: each run as a rich tree of its steps (done ✓, open, overdue in red, skipped, branches not
+taken), due times in the analyst's zone. Titles and notes are data: they enter rich only as ``Text``."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from rich.console import Group
+from rich.text import Text
+from rich.tree import Tree
+
+from seccenter.playbooks.runner import Node, RunView
+from seccenter.report.terminal import visible
+
+MARKERS = {"done": ("✓", "green"), "skipped": ("–", "dim"), "open": ("▶", "bold"), "pending": ("○", ""),
+           "waiting": ("?", "dim"), "not_taken": ("·", "dim")}
+STATUS_WORDS = {"done": "done", "skipped": "skipped", "open": "next", "pending": "open",
+                "waiting": "waits", "not_taken": "not taken"}
+
+
+def _label(node: Node, lang: str, zone: tzinfo) -> Text:
+    marker, style = MARKERS[node.status]
+    label = Text()
+    label.append(f"{marker} ", style="bold red" if node.overdue else style)
+    label.append(visible(node.step.title.get(lang), limit=300), style="bold red" if node.overdue else style)
+    details = [node.path] + ([node.step.kind] if node.step.kind != "manual" else []) + [STATUS_WORDS[node.status]]
+    record = node.record or {}
+    if record.get("outcome") and node.step.kind == "decision":
+        details.append(f"→ {record['outcome']}" + (f" ({record['answer']})" if record.get("answer") else ""))
+    if node.step.owner:
+        details.append(f"owner {visible(node.step.owner, limit=60)}")
+    label.append("\n  " + " · ".join(details), style="dim")
+    if node.due is not None:
+        due = node.due.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+        label.append(f"\n  due {due}" + (" OVERDUE" if node.overdue else ""),
+                     style="bold red" if node.overdue else "dim")
+    if record.get("note"):
+        label.append("\n  " + visible(record["note"], limit=300), style="italic")
+    return label
+
+
+def _add(parent: Tree, node: Node, lang: str, zone: tzinfo) -> None:
+    branch_tree = parent.add(_label(node, lang, zone))
+    for branch in node.branches:
+        sub = branch_tree.add(Text(branch.label, style="dim"))
+        for inner in branch.nodes:
+            _add(sub, inner, lang, zone)
+
+
+def run_tree(view: RunView, lang: str, zone: tzinfo) -> Tree:
+    counts = view.counts()
+    heading = Text()
+    heading.append(visible(view.playbook.title.get(lang), limit=200), style="bold")
+    heading.append(f"\n{view.playbook.id} {visible(view.playbook.version, limit=40)} · {view.run['status']} · "
+                   f"{view.progress()}", style="dim")
+    if counts["overdue"]:
+        heading.append(f" · {counts['overdue']} overdue", style="bold red")
+    tree = Tree(heading, guide_style="dim")
+    for node in view.nodes:
+        _add(tree, node, lang, zone)
+    return tree
+
+
+def runs_view(views: list[RunView], lang: str, zone: tzinfo) -> Group:
+    return Group(*(run_tree(view, lang, zone) for view in views))
