@@ -148,3 +148,21 @@ def m030_playbook_runs(db: Database) -> None:
     db.execute("CREATE TABLE playbook_steps (run_id INTEGER NOT NULL REFERENCES playbook_runs(id), path TEXT NOT NULL,"
                " status TEXT NOT NULL, outcome TEXT, answer TEXT, note TEXT, updated TEXT NOT NULL,"
                " actor TEXT NOT NULL, PRIMARY KEY (run_id, path))")
+
+
+@migrations()
+def m040_scan_runs(db: Database) -> None:
+    # one row per `seccenter scan`: when, how it ended, and its summary (JSON) as printed
+    db.execute("CREATE TABLE scan_runs (id INTEGER PRIMARY KEY, started TEXT NOT NULL, finished TEXT,"
+               " status TEXT NOT NULL, exit_code INTEGER, first_alert_id INTEGER NOT NULL, summary TEXT)")
+    # notifications not yet delivered are kept and retried on the next run; payload is the message as JSON
+    db.execute("CREATE TABLE notification_outbox (id INTEGER PRIMARY KEY, channel TEXT NOT NULL,"
+               " created TEXT NOT NULL, run_id INTEGER REFERENCES scan_runs(id), payload TEXT NOT NULL,"
+               " attempts INTEGER NOT NULL DEFAULT 0, last_attempt TEXT, last_error TEXT, delivered TEXT)")
+    db.execute("CREATE INDEX notification_outbox_pending ON notification_outbox (delivered)")
+    # status changes of alerts (ack, close) with the analyst's note; audited as well
+    db.execute("CREATE TABLE alert_notes (id INTEGER PRIMARY KEY, alert_id INTEGER NOT NULL REFERENCES alerts(id),"
+               " time TEXT NOT NULL, actor TEXT NOT NULL, status TEXT NOT NULL, note TEXT)")
+    db.execute("CREATE INDEX alert_notes_alert ON alert_notes (alert_id)")
+    db.execute("CREATE INDEX alerts_created ON alerts (created)")
+    db.execute("CREATE INDEX alerts_status ON alerts (status)")
