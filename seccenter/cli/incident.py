@@ -14,6 +14,8 @@ from seccenter.incidents import cases, timeline
 from seccenter.incidents.audit import current_actor
 from seccenter.incidents.cases import SEVERITIES, STATUSES, IncidentError
 from seccenter.incidents.evidence import add_evidence, check_evidence
+from seccenter.playbooks.library import default_directory, load_library
+from seccenter.playbooks.runner import proposals
 from seccenter.privacy.deadlines import DEFAULT_ZONE
 from seccenter.report.incident_view import incident_view, incidents_table, obligations_json
 from seccenter.report.terminal import make_console, visible
@@ -63,6 +65,9 @@ def open_command(app: AppContext, title: str, category: str, severity: str, owne
         _echo_json({"id": incident["id"]})
     else:
         click.echo(f"incident {incident['id']} opened: {visible(incident['title'])}")
+        for playbook, reasons in proposals(app.db(), load_library([default_directory()]), incident):
+            click.echo(f"playbook proposed ({visible(', '.join(reasons))}): seccenter playbook start {incident['id']} "
+                       f"{playbook.id}")
 
 
 @command.command("list")

@@ -15,9 +15,11 @@ from sqlite_utils import Database
 
 from seccenter.incidents import cases, timeline
 from seccenter.incidents.evidence import check_evidence
+from seccenter.playbooks.runner import views as playbook_runs
 from seccenter.privacy.breach import BreachError, breach_record
 from seccenter.privacy.deadlines import OBLIGATIONS, shown
 from seccenter.privacy.enisa import RISK_MEANING
+from seccenter.report.playbook_view import PROGRESS_WORDS, progress
 from seccenter.report.render import Document
 from seccenter.store import ropa as ropa_store
 
@@ -193,6 +195,8 @@ def incident_document(db: Database, db_path: Path, incident_id: int, zone: tzinf
                                                          "reasons")} if assessment else None,
         "evidence": [state.to_dict() for state in check_evidence(db, db_path, incident_id)],
         "timeline": [{**entry.to_dict(), "time": shown(entry.time, zone)} for entry in timeline.build(db, incident_id)],
+        "playbooks": progress(playbook_runs(db, incident_id), zone),
         "generated_at": shown(datetime.now(UTC), zone),
     }
-    return Document(kind="incident", context={**data, "words": WORDS, "risk_words": RISK_WORDS}, data=data)
+    return Document(kind="incident", context={**data, "words": WORDS, "risk_words": RISK_WORDS,
+                                              "playbook_words": PROGRESS_WORDS}, data=data)

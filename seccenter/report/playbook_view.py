@@ -4,6 +4,7 @@ taken), due times in the analyst's zone. Titles and notes are data: they enter r
 from __future__ import annotations
 
 from datetime import tzinfo
+from typing import Any
 
 from rich.console import Group
 from rich.text import Text
@@ -63,3 +64,28 @@ def run_tree(view: RunView, lang: str, zone: tzinfo) -> Tree:
 
 def runs_view(views: list[RunView], lang: str, zone: tzinfo) -> Group:
     return Group(*(run_tree(view, lang, zone) for view in views))
+
+
+PROGRESS_WORDS = {
+    "de": {"playbooks": "Playbooks", "progress": "Fortschritt", "overdue": "überfällig", "step": "Schritt",
+           "of": "von", "pb.done": "erledigt", "pb.skipped": "übersprungen", "pb.open": "als Nächstes",
+           "pb.pending": "offen", "pb.waiting": "wartet auf Entscheidung", "pb.not_taken": "entfällt"},
+    "en": {"playbooks": "Playbooks", "progress": "Progress", "overdue": "overdue", "step": "Step", "of": "of",
+           "pb.done": "done", "pb.skipped": "skipped", "pb.open": "next", "pb.pending": "open",
+           "pb.waiting": "waits for a decision", "pb.not_taken": "not taken"},
+}
+
+
+def progress(views: list[RunView], zone: tzinfo) -> list[dict[str, Any]]:
+    """The runs of an incident for documents: each step in order, titles in both languages, due times shown
+    in ``zone``."""
+    return [{
+        "playbook": view.playbook.id, "title": {"de": view.playbook.title.de, "en": view.playbook.title.en},
+        "version": view.playbook.version, "status": view.run["status"], "counts": view.counts(),
+        "steps": [{"path": node.path, "kind": node.step.kind, "status": node.status, "overdue": node.overdue,
+                   "title": {"de": node.step.title.de, "en": node.step.title.en},
+                   "due": node.due.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if node.due else None,
+                   "outcome": (node.record or {}).get("outcome"), "answer": (node.record or {}).get("answer"),
+                   "note": (node.record or {}).get("note"), "worked_by": (node.record or {}).get("actor")}
+                  for node in view.all_nodes()],
+    } for view in views]
