@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 from types import ModuleType
 
@@ -10,7 +11,9 @@ from hypothesis import HealthCheck, settings
 
 # CI shares two cores with whatever else runs: slow generation or a slow example is load, not a finding
 settings.register_profile("seccenter", suppress_health_check=[HealthCheck.too_slow], deadline=None)
-settings.load_profile("seccenter")
+# the long fuzzing run, by hand: HYPOTHESIS_PROFILE=long pytest -m reliability
+settings.register_profile("long", parent=settings.get_profile("seccenter"), max_examples=20_000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "seccenter"))
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
