@@ -166,3 +166,15 @@ def m040_scan_runs(db: Database) -> None:
     db.execute("CREATE INDEX alert_notes_alert ON alert_notes (alert_id)")
     db.execute("CREATE INDEX alerts_created ON alerts (created)")
     db.execute("CREATE INDEX alerts_status ON alerts (status)")
+
+
+@migrations()
+def m041_purges(db: Database) -> None:
+    # one row per `seccenter purge` (or retention applied by a scan): the erasure documented in readable form,
+    # its audit entry holding the row's digest
+    db.execute("CREATE TABLE purges (id INTEGER PRIMARY KEY, time TEXT NOT NULL, actor TEXT NOT NULL,"
+               " events_before TEXT, alerts_before TEXT, quarantine_before TEXT, events INTEGER NOT NULL,"
+               " alerts INTEGER NOT NULL, alert_notes INTEGER NOT NULL, quarantine INTEGER NOT NULL)")
+    # purge asks for each old event whether an alert still points to it, and finds old quarantine rows by time
+    db.execute("CREATE INDEX alerts_event ON alerts (event_id)")
+    db.execute("CREATE INDEX quarantine_created ON quarantine (created)")
