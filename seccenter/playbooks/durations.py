@@ -32,7 +32,7 @@ class Duration:
         """When the duration ends if it starts at ``start`` (aware); UTC."""
         if start.tzinfo is None:
             raise ValueError("start must carry a time zone")
-        moment = start
+        moment = start.astimezone(UTC)  # adding hours to a zoned time would count wall-clock hours
         if self.days:
             local = start.astimezone(zone)
             # a wall time that does not exist (spring forward) is read with the offset before the change

@@ -531,16 +531,28 @@ def _read_condition(reader: _Reader, value: Any, line: int | None) -> Condition 
 
 
 def _check_structure(reader: _Reader, steps: list[Step], start: str) -> None:
-    """Every target exists; every step but the start is entered from exactly one place; no cycles."""
+    """Every target exists; no way leads back to a step on the way to it (cycles); every step but the start is
+    entered from exactly one place; every step can be reached from the start."""
     by_id = {step.id: step for step in steps}
-    entered_from: dict[str, Step] = {}
     for step in steps:
         for target in step.targets():
             if target not in by_id:
                 reader.problem(step.line, f"step {step.id!r} leads to {target!r}, which is no step of this playbook")
-            elif target == start:
-                reader.problem(step.line, f"step {step.id!r} leads back to the start step {start!r} (a cycle; "
-                                          "playbooks have no loops)")
+    in_cycles: set[str] = set()
+    ways_back: set[tuple[str, str]] = set()
+    for closing, cycle in _cycles(steps, by_id, start):
+        in_cycles.update(cycle)
+        ways_back.add((closing.id, cycle[0]))
+        reader.problem(closing.line, f"steps form a cycle: {' → '.join(cycle + [cycle[0]])} (playbooks have no "
+                                     "loops)")
+    entered_from: dict[str, Step] = {}
+    for step in steps:
+        for target in step.targets():
+            if target not in by_id or (step.id, target) in ways_back:
+                continue
+            if target == start:
+                reader.problem(step.line, f"step {step.id!r} leads to the start step {start!r}; no step leads to "
+                                          "the start")
             elif target in entered_from:
                 reader.problem(step.line, f"step {target!r} is entered from both {entered_from[target].id!r} and "
                                           f"{step.id!r}; branches join again at the next of the step that opened "
@@ -554,31 +566,31 @@ def _check_structure(reader: _Reader, steps: list[Step], start: str) -> None:
             continue
         reached.add(current)
         pending.extend(by_id[current].targets())
-    reported: set[str] = set()
     for step in steps:
-        if step.id in reached or step.id in reported:
-            continue
-        cycle = _cycle_through(step.id, entered_from)
-        if cycle:
-            reported.update(cycle)
-            reader.problem(by_id[cycle[0]].line, f"steps form a cycle: {' → '.join(cycle + [cycle[0]])} "
-                                                 "(playbooks have no loops)")
-        else:
+        if step.id not in reached and step.id not in in_cycles:
             reader.problem(step.line, f"step {step.id!r} is unreachable: no step leads to it from the start "
                                       f"{start!r}")
 
 
-def _cycle_through(step_id: str, entered_from: dict[str, Step]) -> list[str]:
-    """Walking back from ``step_id`` along the only way into each step: the cycle met, if any."""
-    path: list[str] = []
-    current: str | None = step_id
-    while current is not None and current not in path:
-        path.append(current)
-        previous = entered_from.get(current)
-        current = previous.id if previous else None
-    if current is None:
-        return []
-    cycle = path[path.index(current):]
-    cycle.reverse()
-    first = cycle.index(min(cycle))
-    return cycle[first:] + cycle[:first]
+def _cycles(steps: list[Step], by_id: dict[str, Step], start: str) -> list[tuple[Step, list[str]]]:
+    """Each way back to a step on the current path (depth first from the start, then from every step not yet
+    seen): the step that leads back and the cycle it closes, from the step it leads back to."""
+    found: list[tuple[Step, list[str]]] = []
+    state: dict[str, str] = {}  # on-path | finished
+    for root in [start] + [step.id for step in steps]:
+        if root in state:
+            continue
+        path, pending = [root], [iter(by_id[root].targets())]
+        state[root] = "on-path"
+        while pending:
+            target = next(pending[-1], None)
+            if target is None:
+                state[path.pop()] = "finished"
+                pending.pop()
+            elif state.get(target) == "on-path":
+                found.append((by_id[path[-1]], path[path.index(target):]))
+            elif target in by_id and target not in state:
+                state[target] = "on-path"
+                path.append(target)
+                pending.append(iter(by_id[target].targets()))
+    return found
