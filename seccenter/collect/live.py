@@ -76,6 +76,7 @@ class LiveCapture:
                     with self._lock:
                         self._close_file()
                     if self._done.empty():
+                        self._raise_sniffer_error()
                         return
                     continue
                 yield path
@@ -83,6 +84,12 @@ class LiveCapture:
         finally:
             self.stop()
             self._folder.cleanup()
+
+    def _raise_sniffer_error(self) -> None:
+        """scapy's sniffer thread keeps what ended it (no such interface, no privilege) instead of raising it."""
+        error = getattr(self._sniffer, "exception", None)
+        if error is not None:
+            raise CaptureError(f"cannot capture on {self.iface}: {error}")
 
     def _capturing(self) -> bool:
         thread = self._sniffer.thread if self._sniffer is not None else None
