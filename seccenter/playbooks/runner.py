@@ -8,6 +8,9 @@ Step states: ``done`` and ``skipped`` (worked), ``open`` (next in its chain), ``
 is under way; may be worked early), ``waiting`` (on a branch of a decision not yet made) and ``not_taken`` (on a
 branch the decision did not take, or inside a skipped step). A decision on incident fields is made as soon as
 it is reached, with the fields as they are then; a decision on an answer waits for the analyst.
+
+Due times count from detection or from awareness. Until the awareness time is recorded (``seccenter breach
+assess``), a step due after awareness has no due time and is never overdue.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ class Node:
             "path": self.path, "id": self.step.id, "kind": self.step.kind, "title": self.step.title.get(lang),
             "status": self.status, "overdue": self.overdue, "owner": self.step.owner,
             "due": self.due.isoformat() if self.due else None,
+            "due_rule": f"{self.step.due.duration.text} after {self.step.due.after}" if self.step.due else None,
             "due_local": self.due.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if self.due else None,
             "references": {kind: list(items) for kind, items in self.step.references},
             "outcome": record.get("outcome"), "answer": record.get("answer"), "note": record.get("note"),
@@ -133,18 +137,18 @@ def _utc(text: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def anchors(db: Database, incident: dict[str, Any]) -> dict[str, datetime]:
+def anchors(db: Database, incident: dict[str, Any]) -> dict[str, datetime | None]:
     """The moments due times count from: detection (first alert, else the case opened) and awareness (the
-    breach assessment's aware-at, else the case opened)."""
+    breach assessment's aware-at; None until it is recorded, so that no deadline is guessed from another time)."""
     opened = _utc(incident["created"]) or datetime.now(UTC)
     assessment = breach_store.latest_assessment(db, incident["id"])
     return {"detection": _utc(store.detection_time(db, incident["id"])) or opened,
-            "awareness": _utc(assessment["aware_at"] if assessment else None) or opened}
+            "awareness": _utc(assessment["aware_at"] if assessment else None)}
 
 
 class _Walker:
     def __init__(self, playbooks: dict[str, Playbook], states: dict[str, dict[str, Any]],
-                 moments: dict[str, datetime], now: datetime) -> None:
+                 moments: dict[str, datetime | None], now: datetime) -> None:
         self.playbooks, self.states, self.moments, self.now = playbooks, states, moments, now
 
     def chain(self, playbook: Playbook, head: str, prefix: str, mode: str,
@@ -168,8 +172,9 @@ class _Walker:
         path = prefix + step.id
         record = self.states.get(path)
         node = Node(path, step, mode, record=record, blocked_by=blocked_by)
-        if step.due is not None:
-            node.due = step.due.duration.after(self.moments[step.due.after])
+        anchor = self.moments[step.due.after] if step.due is not None else None
+        if anchor is not None and mode != "not_taken":  # a step left out has no deadline
+            node.due = step.due.duration.after(anchor)
         if mode in ("waiting", "not_taken"):
             node.branches = self._branches(playbook, step, path, prefix, lambda _label: mode, blocked_by)
         elif record and record["status"] == "skipped":

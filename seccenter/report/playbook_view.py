@@ -35,6 +35,9 @@ def _label(node: Node, lang: str, zone: tzinfo) -> Text:
         due = node.due.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
         label.append(f"\n  due {due}" + (" OVERDUE" if node.overdue else ""),
                      style="bold red" if node.overdue else "dim")
+    elif node.step.due is not None and node.status != "not_taken":
+        label.append(f"\n  due {node.step.due.duration.text} after {node.step.due.after}, which is not recorded yet "
+                     "(seccenter breach assess)", style="dim")
     if record.get("note"):
         label.append("\n  " + visible(record["note"], limit=300), style="italic")
     return label
@@ -69,10 +72,14 @@ def runs_view(views: list[RunView], lang: str, zone: tzinfo) -> Group:
 PROGRESS_WORDS = {
     "de": {"playbooks": "Playbooks", "progress": "Fortschritt", "overdue": "überfällig", "step": "Schritt",
            "of": "von", "pb.done": "erledigt", "pb.skipped": "übersprungen", "pb.open": "als Nächstes",
-           "pb.pending": "offen", "pb.waiting": "wartet auf Entscheidung", "pb.not_taken": "entfällt"},
+           "pb.pending": "offen", "pb.waiting": "wartet auf Entscheidung", "pb.not_taken": "entfällt",
+           "pb.yes": "ja", "pb.no": "nein", "pb.after.detection": "nach Erkennung",
+           "pb.after.awareness": "nach Kenntnisnahme", "pb.not_recorded": "Zeitpunkt noch nicht erfasst"},
     "en": {"playbooks": "Playbooks", "progress": "Progress", "overdue": "overdue", "step": "Step", "of": "of",
            "pb.done": "done", "pb.skipped": "skipped", "pb.open": "next", "pb.pending": "open",
-           "pb.waiting": "waits for a decision", "pb.not_taken": "not taken"},
+           "pb.waiting": "waits for a decision", "pb.not_taken": "not taken", "pb.yes": "yes", "pb.no": "no",
+           "pb.after.detection": "after detection", "pb.after.awareness": "after awareness",
+           "pb.not_recorded": "not recorded yet"},
 }
 
 
@@ -85,6 +92,8 @@ def progress(views: list[RunView], zone: tzinfo) -> list[dict[str, Any]]:
         "steps": [{"path": node.path, "kind": node.step.kind, "status": node.status, "overdue": node.overdue,
                    "title": {"de": node.step.title.de, "en": node.step.title.en},
                    "due": node.due.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if node.due else None,
+                   "due_rule": {"duration": node.step.due.duration.text, "after": node.step.due.after}
+                   if node.step.due and node.status != "not_taken" else None,
                    "outcome": (node.record or {}).get("outcome"), "answer": (node.record or {}).get("answer"),
                    "note": (node.record or {}).get("note"), "worked_by": (node.record or {}).get("actor")}
                   for node in view.all_nodes()],
