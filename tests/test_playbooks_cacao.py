@@ -277,3 +277,12 @@ def test_an_extension_that_contradicts_its_step_or_breaks_the_model_is_refused()
     action["step_extensions"][EXTENSION_ID]["due"] = "P1M"
     with pytest.raises(PlaybookError, match="^x.json: bad due duration: 'P1M'"):
         import_cacao(document, "x.json")
+
+
+def test_a_deeply_nested_workflow_is_refused_without_exhausting_the_stack() -> None:
+    workflow = {"start--1": {"type": "start", "on_completion": "if-condition--0"}, "end--1": {"type": "end"}}
+    for number in range(5000):
+        workflow[f"if-condition--{number}"] = {"type": "if-condition", "condition": "[x:y = 1]",
+                                               "on_true": f"if-condition--{number + 1}" if number < 4999 else "end--1"}
+    with pytest.raises(CacaoError, match=r"^deep.json: step if-condition--33 lies more than 32 branches deep$"):
+        import_cacao(foreign(workflow), "deep.json")

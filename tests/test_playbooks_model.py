@@ -429,3 +429,29 @@ def test_days_across_fall_back_and_into_a_missing_wall_time() -> None:
 def test_a_naive_start_is_refused() -> None:
     with pytest.raises(ValueError, match="time zone"):
         parse_duration("PT1H").after(datetime(2026, 1, 1))
+
+
+def nested(depth: int, last: str = "kind: manual, title: Last", playbook_id: str = "sample") -> str:
+    """A playbook whose decisions lie one inside the other, ``depth`` levels down to its last step."""
+    steps = "".join(f"  - {{id: d{number}, kind: decision, title: D, when: answer, then: d{number + 1}}}\n"
+                    for number in range(depth))
+    return HEAD.replace("id: sample", f"id: {playbook_id}") + steps + f"  - {{id: d{depth}, {last}}}\n"
+
+
+def test_steps_nested_too_deep_are_refused() -> None:
+    assert read(nested(32)).depths()["d32"] == 32
+    text = nested(33)
+    assert problems(text) == [f"pb.yaml:{line_of(text, 'id: d33,')}: step 'd33' lies 33 branches deep; at most 32 "
+                              "levels are allowed"]
+
+
+def test_called_playbooks_count_towards_the_depth(tmp_path: Path) -> None:
+    write(tmp_path, "outer.yaml", nested(20, "kind: playbook, title: Call, playbook: inner", "outer"))
+    write(tmp_path, "inner.yaml", nested(12, playbook_id="inner"))
+    library = load_library([tmp_path])
+    assert sorted(library.playbooks) == ["inner"]
+    assert [str(problem) for problem in library.problems] == [
+        f"{tmp_path / 'outer.yaml'}:{line_of(nested(20), 'id: d20,')}: step 'd20' calls playbook 'inner'; with what "
+        "that calls, steps lie more than 32 branches deep"]
+    write(tmp_path, "inner.yaml", nested(11, playbook_id="inner"))
+    assert sorted(load_library([tmp_path]).playbooks) == ["inner", "outer"]

@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from rich.console import Console
 from sqlite_utils import Database
 
 from seccenter.incidents import cases
@@ -20,6 +22,7 @@ from seccenter.playbooks.command import command_argv, run_command
 from seccenter.playbooks.library import Library, load_library
 from seccenter.playbooks.model import from_document
 from seccenter.playbooks.runner import RunnerError
+from seccenter.report.playbook_view import runs_view
 from seccenter.store import breaches as breach_store
 from seccenter.store.db import open_db
 from seccenter.yamlfile import load_documents
@@ -207,6 +210,9 @@ def test_answers_are_checked(db: Database, library: Library) -> None:
         work(db, case, "personal", answer="maybe")
     with pytest.raises(RunnerError, match="^step first is a manual step; only decisions take an answer$"):
         work(db, case, "first", answer="yes")
+    with pytest.raises(RunnerError, match=r"^an answer goes with --done \(step personal is a decision to make, not "
+                                          r"to skip\)$"):
+        work(db, case, "personal", "skip", answer="yes")
     work(db, case, "first")
     assert runner.views(db, case)[0].find("severe").record["outcome"] == "else"
     with pytest.raises(RunnerError, match="^step severe is already done$"):
@@ -504,3 +510,19 @@ def test_commands_are_only_run_when_asked(db: Database, folder: Path, tmp_path: 
     case = incident(db)
     runner.start(db, load_library([folder]), case, "cmd", ACTOR)
     assert work(db, case, "run").node.status == "done" and not marker.exists()
+
+
+def test_a_playbook_nested_as_deep_as_allowed_is_worked_and_shown(db: Database, folder: Path) -> None:
+    steps = "".join(f"  - {{id: d{number}, kind: decision, title: D, when: answer, then: d{number + 1}}}\n"
+                    for number in range(32))
+    (folder / "deep.yaml").write_text(f"id: deep\ntitle: Deep\nversion: \"1\"\ndate: 2025-06-02\nsteps:\n{steps}"
+                                      "  - {id: d32, kind: manual, title: Last}\n")
+    case = incident(db)
+    runner.start(db, load_library([folder]), case, "deep", ACTOR)
+    for number in range(32):
+        work(db, case, f"d{number}", answer="yes")
+    view = work(db, case, "d32").view
+    assert view.run["status"] == "done"
+    screen = StringIO()
+    Console(file=screen, width=400, color_system=None).print(runs_view([view], "en", UTC))
+    assert screen.getvalue().count("✓") == 33

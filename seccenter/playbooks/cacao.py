@@ -23,7 +23,7 @@ import shlex
 import uuid
 from typing import Any
 
-from seccenter.playbooks.model import PLACEHOLDER, Playbook, PlaybookError, Problem, Step, from_document
+from seccenter.playbooks.model import MAX_DEPTH, PLACEHOLDER, Playbook, PlaybookError, Problem, Step, from_document
 from seccenter.yamlfile import SourceLocation
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:seccenter:cacao")
@@ -238,10 +238,13 @@ class _Importer:
                              "workflow")
         return target
 
-    def _chain(self, cacao_id: str | None) -> str | None:
-        """Read the chain from ``cacao_id`` up to its end step; returns the id of its first step (None if empty)."""
+    def _chain(self, cacao_id: str | None, depth: int = 0) -> str | None:
+        """Read the chain from ``cacao_id`` (``depth`` branches deep) up to its end step; returns the id of its
+        first step (None if empty)."""
         previous: dict[str, Any] | None = None
         head = None
+        if cacao_id is not None and depth > MAX_DEPTH:
+            raise CacaoError(f"{self.source}: step {self._name(cacao_id)} lies more than {MAX_DEPTH} branches deep")
         while cacao_id is not None and self.workflow[cacao_id]["type"] != "end":
             if cacao_id in self.seen:
                 raise CacaoError(f"{self.source}: step {self._name(cacao_id)} is reached twice (seccenter playbooks "
@@ -249,7 +252,7 @@ class _Importer:
             self.seen.add(cacao_id)
             if self.workflow[cacao_id]["type"] == "start":
                 raise CacaoError(f"{self.source}: step {self._name(cacao_id)} is a second start step")
-            step = self._step(cacao_id)
+            step = self._step(cacao_id, depth)
             if previous is None:
                 head = step["id"]
             else:
@@ -258,7 +261,7 @@ class _Importer:
             cacao_id = self._following(cacao_id)
         return head
 
-    def _step(self, cacao_id: str) -> dict[str, Any]:
+    def _step(self, cacao_id: str, depth: int) -> dict[str, Any]:
         entry = self.workflow[cacao_id]
         extension = (entry.get("step_extensions") or {}).get(EXTENSION_ID)
         step = dict(extension) if isinstance(extension, dict) else self._foreign_step(cacao_id, entry)
@@ -268,14 +271,15 @@ class _Importer:
         self.steps.append(step)  # the branching step comes before its branches
         if entry["type"] == "if-condition":
             for key, label in (("on_true", "then"), ("on_false", "else")):
-                head = self._chain(self._target(cacao_id, entry.get(key)))
+                head = self._chain(self._target(cacao_id, entry.get(key)), depth + 1)
                 if head:
                     step[label] = head
         elif entry["type"] == "parallel":
             heads = entry.get("next_steps")
             if not isinstance(heads, list):
                 raise CacaoError(f"{self.source}: parallel step {self._name(cacao_id)} has no next_steps list")
-            step["branches"] = [head for head in (self._chain(self._target(cacao_id, item)) for item in heads) if head]
+            step["branches"] = [head for head in (self._chain(self._target(cacao_id, item), depth + 1)
+                                                  for item in heads) if head]
         return step
 
     def _foreign_step(self, cacao_id: str, entry: dict[str, Any]) -> dict[str, Any]:

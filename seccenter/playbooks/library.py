@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seccenter.playbooks.model import Playbook, PlaybookError, Problem, Step, from_document
+from seccenter.playbooks.model import MAX_DEPTH, Playbook, PlaybookError, Problem, Step, from_document
 from seccenter.resources import playbooks_dir
 from seccenter.yamlfile import SourceLocation, YamlFileError, read_documents
 
@@ -110,6 +110,12 @@ def _check_calls(library: Library) -> None:
             step = next(step for step in playbook.calls() if step.playbook == cycle[1])
             broken[playbook.id] = _problem(playbook, step, f"step {step.id!r} makes a call cycle: "
                                                            f"{' → '.join(cycle)}")
+    for playbook in library.playbooks.values():
+        step = _too_deep(library, playbook, 0)
+        if step is not None and playbook.id not in broken:
+            broken[playbook.id] = _problem(playbook, step, f"step {step.id!r} calls playbook {step.playbook!r}; "
+                                                           f"with what that calls, steps lie more than {MAX_DEPTH} "
+                                                           "branches deep")
     changed = True
     while changed:  # a playbook calling a broken one cannot be started either
         changed = False
@@ -126,6 +132,19 @@ def _check_calls(library: Library) -> None:
 
 def _problem(playbook: Playbook, step: Step, message: str) -> Problem:
     return Problem(SourceLocation(playbook.source, step.line), message)
+
+
+def _too_deep(library: Library, playbook: Playbook, offset: int) -> Step | None:
+    """The first call of ``playbook`` (itself ``offset`` levels deep) below which steps lie more than ``MAX_DEPTH``
+    levels deep. Each call goes one level deeper, so this stops within ``MAX_DEPTH`` calls, cycles or not."""
+    depths = playbook.depths()
+    for step in playbook.calls():
+        level = offset + depths[step.id] + 1
+        called = library.playbooks.get(step.playbook)
+        if called is not None and (level + max(called.depths().values()) > MAX_DEPTH
+                                   or _too_deep(library, called, level) is not None):
+            return step
+    return None
 
 
 def _call_cycle(library: Library, origin: str) -> list[str]:

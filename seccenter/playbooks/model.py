@@ -34,6 +34,9 @@ _REFERENCE_PATTERNS = {
     "bsi": re.compile(r"[A-Z]{3,4}(\.[0-9]+)+\.A[0-9]+"),
 }
 MAX_STEPS = 500
+# branches inside branches, called playbooks counted too: deeper trees are mistakes (or attacks on the stack of
+# everything that walks them)
+MAX_DEPTH = 32
 MAX_TEXT = 10_000
 MAX_TIMEOUT = 3600
 DEFAULT_TIMEOUT = 60
@@ -226,6 +229,17 @@ class Playbook:
 
     def calls(self) -> list[Step]:
         return [step for step in self.steps if step.kind == "playbook"]
+
+    def depths(self) -> dict[str, int]:
+        """How many branches deep each step lies (0: on the chain from the start)."""
+        found: dict[str, int] = {}
+        pending = [(self.start, 0)]
+        while pending:
+            head, depth = pending.pop()
+            for step in self.chain(head):
+                found[step.id] = depth
+                pending.extend((branch, depth + 1) for _, branch in step.branch_heads())
+        return found
 
     def to_document(self) -> dict[str, Any]:
         document: dict[str, Any] = {"id": self.id, "title": self.title.to_document(), "version": self.version,
@@ -559,17 +573,25 @@ def _check_structure(reader: _Reader, steps: list[Step], start: str) -> None:
                                           "them")
             else:
                 entered_from[target] = step
-    reached, pending = set(), [start]
+    reached: dict[str, int] = {}  # step id: how many branches deep
+    pending = [(start, 0)]
     while pending:
-        current = pending.pop()
+        current, depth = pending.pop()
         if current in reached or current not in by_id:
             continue
-        reached.add(current)
-        pending.extend(by_id[current].targets())
+        reached[current] = depth
+        step = by_id[current]
+        pending.extend((head, depth + 1) for _, head in step.branch_heads())
+        if step.next:
+            pending.append((step.next, depth))
     for step in steps:
         if step.id not in reached and step.id not in in_cycles:
             reader.problem(step.line, f"step {step.id!r} is unreachable: no step leads to it from the start "
                                       f"{start!r}")
+    too_deep = next((step for step in steps if reached.get(step.id, 0) > MAX_DEPTH), None)
+    if too_deep is not None:
+        reader.problem(too_deep.line, f"step {too_deep.id!r} lies {reached[too_deep.id]} branches deep; at most "
+                                      f"{MAX_DEPTH} levels are allowed")
 
 
 def _cycles(steps: list[Step], by_id: dict[str, Step], start: str) -> list[tuple[Step, list[str]]]:

@@ -373,6 +373,8 @@ def _check_workable(node: Node, action: str, answer: str | None) -> str | None:
         raise RunnerError(f"step {node.path} is done when its branches are; work those (or --skip it)")
     if answer is not None and step.kind != "decision":
         raise RunnerError(f"step {node.path} is a {step.kind} step; only decisions take an answer")
+    if answer is not None and action != "done":
+        raise RunnerError(f"an answer goes with --done (step {node.path} is a decision to make, not to {action})")
     if step.kind == "decision" and action == "done":
         if not step.when.asks_analyst:
             if answer is not None:
