@@ -15,6 +15,7 @@ from seccenter.cli.playbook import command as playbook_group
 from seccenter.cli.report import group as report_group
 from seccenter.cli.report_incident import breach_report, incident_report
 from seccenter.cli.ropa import group as ropa_group
+from seccenter.cli.scan import command as scan_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,3 +37,4 @@ for group in (ropa_group, asset_group, dpia_group, report_group, playbook_group)
     main.add_command(group)
 for report in (breach_report, incident_report):  # report kinds kept beside their nouns
     report_group.add_command(report)
+main.add_command(scan_command)
