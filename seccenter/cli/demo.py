@@ -12,9 +12,11 @@ from seccenter.cli.context import AppContext, load_ruleset
 from seccenter.cli.ingest import summary_table
 from seccenter.cli.ropa import load_sample_register
 from seccenter.collect.interface import CollectOptions
-from seccenter.report.terminal import make_console, triage_view
+from seccenter.privacy.deadlines import DEFAULT_ZONE
+from seccenter.report.terminal import make_console
+from seccenter.report.triage import build as build_triage
+from seccenter.report.triage_view import triage_view
 from seccenter.resources import samples, sigma_rules
-from seccenter.store.alerts import triage_summary
 from seccenter.store.db import open_db
 
 DEMO_YEAR = 2026
@@ -42,7 +44,7 @@ def command(ctx: click.Context) -> None:
         summary = pipeline.ingest(db, sources, ruleset, options=CollectOptions(year=DEMO_YEAR))
         console = make_console()
         console.print(summary_table(summary))
-        console.print(triage_view(triage_summary(db)))
+        console.print(triage_view(build_triage(db), DEFAULT_ZONE))
         console.print(load_sample_register(db), markup=False)
         db.close()
     console.print(f"demo finished in {time.perf_counter() - started:.1f} s with {len(ruleset.rules)} rules; "

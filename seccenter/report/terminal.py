@@ -3,19 +3,18 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from rich.console import Console, Group
-from rich.panel import Panel
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from seccenter.store.alerts import TriageSummary
-
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_C1 = re.compile(r"[\x7f-\x9f]")
 LEVEL_STYLES = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan",
                 "informational": "dim"}
 
@@ -37,10 +36,10 @@ def level_text(level: str) -> Text:
     return Text(level, style=LEVEL_STYLES.get(level, ""))
 
 
-def local_time(iso: str) -> str:
+def local_time(iso: str, layout: str = "%Y-%m-%d %H:%M:%S") -> str:
     """UTC inside, the analyst's zone on screen."""
     try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        return datetime.fromisoformat(iso).astimezone().strftime(layout)
     except ValueError:
         return iso
 
@@ -62,43 +61,34 @@ def event_summary(fields: dict[str, Any], raw: str | bytes | None) -> str:
     return raw or ""
 
 
-def alerts_table(alerts: Iterable[dict[str, Any]], title: str = "Alerts") -> Table:
+def alerts_table(alerts: Iterable[dict[str, Any]], title: str = "Alerts", stored: bool = False) -> Table:
+    """Alerts as detected, or ``stored`` ones with the id and status that ``alerts ack|close`` work with."""
     table = Table(title=title, expand=True)
+    if stored:
+        table.add_column("id", justify="right", no_wrap=True)
     table.add_column("time", no_wrap=True)
     table.add_column("level", no_wrap=True)
+    if stored:
+        table.add_column("status", no_wrap=True)
     table.add_column("rule", ratio=2, min_width=20)
     table.add_column("source", no_wrap=True)
     table.add_column("event", ratio=3, min_width=20, overflow="fold")
     table.add_column("origin", no_wrap=True, overflow="ellipsis")
     for alert in alerts:
-        table.add_row(local_time(alert["time"]), level_text(alert["level"]), safe(alert["rule_title"]),
-                      safe(alert.get("source_ip") or "-"),
+        cells: list[Any] = [local_time(alert["time"]), level_text(alert["level"])]
+        if stored:
+            cells = [str(alert["id"]), *cells, alert["status"]]
+        table.add_row(*cells, safe(alert["rule_title"]), safe(alert.get("source_ip") or "-"),
                       safe(event_summary(alert.get("fields") or {}, alert.get("raw")), limit=160),
                       safe(_origin(alert["origin"])))
     return table
 
 
-def triage_view(summary: TriageSummary) -> Group:
-    counts = Table.grid(padding=(0, 2))
-    counts.add_row(*[Text(f"{level}: {summary.by_level[level]}", style=LEVEL_STYLES[level])
-                     for level in summary.by_level])
-    header = Panel(Group(
-        Text(f"{summary.total} alerts from {summary.events} events; {summary.quarantined} malformed records "
-             "quarantined"),
-        counts,
-    ), title="seccenter triage")
-    rules = Table(title="Top rules")
-    rules.add_column("count", justify="right")
-    rules.add_column("level")
-    rules.add_column("rule")
-    for _rule_id, title, level, count in summary.top_rules:
-        rules.add_row(str(count), level_text(level), safe(title))
-    sources = Table(title="Top source addresses")
-    sources.add_column("count", justify="right")
-    sources.add_column("address")
-    for address, count in summary.top_sources:
-        sources.add_row(str(count), safe(address))
-    return Group(header, rules, sources, alerts_table(summary.newest, title="Newest alerts"))
+def json_text(document: Any) -> str:
+    """One JSON document for stdout. ``ensure_ascii=False`` keeps names readable, and json escapes C0 controls
+    (ESC included) anyway, but it leaves DEL and the C1 controls (U+0080-U+009F, U+009B is a CSI) raw: some
+    terminals act on them, so they are written as \\u escapes too (the same JSON value)."""
+    return _C1.sub(lambda match: f"\\u{ord(match.group()):04x}", json.dumps(document, indent=2, ensure_ascii=False))
 
 
 def make_console(stderr: bool = False) -> Console:

@@ -15,6 +15,18 @@ from seccenter.detect.correlation import CorrelationAlert
 from seccenter.store.events import encode_json
 
 LEVELS = ("informational", "low", "medium", "high", "critical")
+STATUSES = ("new", "acknowledged", "closed")
+_CHUNK = 500  # ids bound per statement, well under SQLite's limit on parameters
+HOST_FIELDS = ("host", "Computer", "hostname", "dst_ip", "DestinationIp")
+"""Event fields that name the host an alert concerns, in order of preference (as incident proposals use them)."""
+
+
+def _field_sql(name: str) -> str:
+    # quoted: field names such as cs-host or id.orig_h are not plain JSON path keys
+    return f"json_extract(events.fields, '$.\"{name}\"')"
+
+
+_HOST_SQL = f"coalesce({', '.join(_field_sql(name) for name in HOST_FIELDS)})"
 
 
 def insert_alerts(db: Database, alerts: Sequence[tuple[Alert, int]]) -> int:
@@ -63,22 +75,48 @@ def _details(alert: CorrelationAlert) -> dict[str, Any]:
                                            "contributors")}
 
 
-def _filters(since: datetime | None, min_level: str | None) -> tuple[str, list[Any]]:
+def _filters(since: datetime | None = None, min_level: str | None = None, *, until: datetime | None = None,
+             rule: str | None = None, host: str | None = None, status: str | None = None,
+             first_id: int | None = None) -> tuple[str, list[Any]]:
+    """SQL conditions on alerts (``host`` also on their events: the query must join them); ``first_id``: only
+    alerts stored from that id on (those of a scan run and after)."""
     clauses, params = [], []
     if since is not None:
         clauses.append("alerts.time >= ?")
         params.append(since.astimezone(UTC).isoformat())
+    if until is not None:
+        clauses.append("alerts.time < ?")
+        params.append(until.astimezone(UTC).isoformat())
     if min_level is not None:
         wanted = LEVELS[LEVELS.index(min_level):]
         clauses.append(f"alerts.level IN ({', '.join('?' for _ in wanted)})")
         params.extend(wanted)
+    if rule is not None:
+        # the id exactly, or a part of the title as the analyst sees it
+        clauses.append("(alerts.rule_id = ? OR alerts.rule_title LIKE ? ESCAPE '\\')")
+        params.extend([rule, "%" + rule.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"])
+    if host is not None:
+        # host names are not case-sensitive; any of the fields may name it
+        clauses.append(f"lower(?) IN ({', '.join(f'lower({_field_sql(name)})' for name in HOST_FIELDS)})")
+        params.append(host)
+    if status is not None:
+        clauses.append("alerts.status = ?")
+        params.append(status)
+    if first_id is not None:
+        clauses.append("alerts.id >= ?")
+        params.append(first_id)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
 def list_alerts(db: Database, since: datetime | None = None, min_level: str | None = None,
-                limit: int | None = None) -> list[dict[str, Any]]:
-    """Alerts with their event, newest first."""
-    where, params = _filters(since, min_level)
+                limit: int | None = None, *, until: datetime | None = None, rule: str | None = None,
+                host: str | None = None, status: str | None = None, first_id: int | None = None,
+                alert_id: int | None = None) -> list[dict[str, Any]]:
+    """Alerts with their event, newest first, filtered as ``_filters`` describes; ``alert_id``: that one."""
+    where, params = _filters(since, min_level, until=until, rule=rule, host=host, status=status, first_id=first_id)
+    if alert_id is not None:
+        where += (" AND" if where else " WHERE") + " alerts.id = ?"
+        params.append(alert_id)
     sql = (
         "SELECT alerts.id, rule_id, rule_title, level, tags, alerts.time, source_ip, status, events.source,"
         " events.fields, events.raw, origin_path, origin_line, origin_offset, details"
@@ -89,6 +127,32 @@ def list_alerts(db: Database, since: datetime | None = None, min_level: str | No
         sql += " LIMIT ?"
         params.append(limit)
     return [_alert(row) for row in db.execute(sql, params).fetchall()]
+
+
+def alert_statuses(db: Database, alert_ids: Sequence[int]) -> dict[int, str]:
+    """Status by id of those of ``alert_ids`` that exist."""
+    wanted = sorted(set(alert_ids))
+    found: dict[int, str] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        found.update(db.execute(f"SELECT id, status FROM alerts WHERE id IN ({', '.join('?' for _ in chunk)})",
+                                chunk).fetchall())
+    return found
+
+
+def set_status(db: Database, alert_id: int, status: str) -> None:
+    db.execute("UPDATE alerts SET status = ? WHERE id = ?", [status, alert_id])
+
+
+def insert_note(db: Database, alert_id: int, time: str, actor: str, status: str, note: str | None) -> None:
+    db.execute("INSERT INTO alert_notes (alert_id, time, actor, status, note) VALUES (?, ?, ?, ?, ?)",
+               [alert_id, time, actor, status, note])
+
+
+def notes(db: Database, alert_id: int) -> list[dict[str, Any]]:
+    """The status changes of an alert with their notes, oldest first."""
+    return [{"time": row[0], "actor": row[1], "status": row[2], "note": row[3]} for row in db.execute(
+        "SELECT time, actor, status, note FROM alert_notes WHERE alert_id = ? ORDER BY id", [alert_id])]
 
 
 def _alert(row: Sequence[Any]) -> dict[str, Any]:
@@ -112,6 +176,8 @@ class TriageSummary:
     newest: list[dict[str, Any]]
     events: int
     quarantined: int
+    top_hosts: list[tuple[str, int]]
+    by_status: dict[str, int]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,14 +187,38 @@ class TriageSummary:
                           for r, t, lv, n in self.top_rules],
             "top_sources": [{"source_ip": ip, "count": n} for ip, n in self.top_sources],
             "newest": self.newest,
+            "top_hosts": [{"host": host, "count": n} for host, n in self.top_hosts],
+            "by_status": self.by_status,
         }
 
 
-def triage_summary(db: Database, since: datetime | None = None, top: int = 10, newest: int = 10) -> TriageSummary:
-    where, params = _filters(since, None)
+def count_by_level(db: Database, since: datetime | None = None, first_id: int | None = None) -> dict[str, int]:
+    """Alerts per level, highest first (every level present)."""
+    where, params = _filters(since, first_id=first_id)
     by_level = {level: 0 for level in reversed(LEVELS)}
     for level, count in db.execute(f"SELECT level, count(*) FROM alerts{where} GROUP BY level", params):
         by_level[level] = count
+    return by_level
+
+
+def field_value_counts(db: Database, names: Sequence[str], since: datetime | None = None
+                       ) -> list[tuple[dict[str, Any], int]]:
+    """The distinct values the event fields ``names`` take across alerts (since ``since``), each with its number of
+    alerts: a few hundred rows to match against assets instead of one per alert."""
+    columns = [_field_sql(name) for name in names]
+    where, params = _filters(since)
+    rows = db.execute(f"SELECT {', '.join(columns)}, count(*) FROM alerts JOIN events ON events.id = alerts.event_id"
+                      f"{where} GROUP BY {', '.join(str(number) for number in range(1, len(columns) + 1))}", params)
+    return [({name: value for name, value in zip(names, row[:-1], strict=True) if value is not None}, row[-1])
+            for row in rows]
+
+
+def triage_summary(db: Database, since: datetime | None = None, top: int = 10, newest: int = 10) -> TriageSummary:
+    where, params = _filters(since)
+    by_level = count_by_level(db, since)
+    by_status = {status: 0 for status in STATUSES}
+    for status, count in db.execute(f"SELECT status, count(*) FROM alerts{where} GROUP BY status", params):
+        by_status[status] = count
     top_rules = [tuple(row) for row in db.execute(
         f"SELECT rule_id, rule_title, level, count(*) AS n FROM alerts{where}"
         " GROUP BY rule_id ORDER BY n DESC, rule_title LIMIT ?", [*params, top])]
@@ -136,8 +226,11 @@ def triage_summary(db: Database, since: datetime | None = None, top: int = 10, n
     top_sources = [tuple(row) for row in db.execute(
         f"SELECT source_ip, count(*) AS n FROM alerts{source_where}"
         " GROUP BY source_ip ORDER BY n DESC, source_ip LIMIT ?", [*params, top])]
+    top_hosts = [tuple(row) for row in db.execute(
+        f"SELECT {_HOST_SQL} AS host, count(*) AS n FROM alerts JOIN events ON events.id = alerts.event_id"
+        f"{where} GROUP BY host HAVING host IS NOT NULL ORDER BY n DESC, host LIMIT ?", [*params, top])]
     return TriageSummary(
         total=sum(by_level.values()), by_level=by_level, top_rules=top_rules, top_sources=top_sources,
         newest=list_alerts(db, since=since, limit=newest), events=db["events"].count,
-        quarantined=db["quarantine"].count,
+        quarantined=db["quarantine"].count, top_hosts=top_hosts, by_status=by_status,
     )
