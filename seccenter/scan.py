@@ -37,13 +37,14 @@ from seccenter.detect.sigma import RuleSet, load_rules, standard_pipeline
 from seccenter.detect.yara_rules import CompiledRules, compile_rules
 from seccenter.detect.yarascan import ScanOptions
 from seccenter.incidents.audit import current_actor
+from seccenter.notify import notify
 from seccenter.store.alerts import LEVELS, list_alerts
 from seccenter.store.scan_runs import finish_run, new_alerts_by_level, start_run
 
 log = logging.getLogger(__name__)
 
 KINDS = ("logs", "pcaps", "interface", "yara")
-STAGES = (*KINDS, "retention", "notify")
+STAGES = ("rules", *KINDS, "retention", "notify")
 MAX_WARNINGS = 50
 """Warnings kept in a summary (rule and list problems repeat on every run; the first ones say enough)."""
 MAX_ERRORS_SHOWN = 5
@@ -209,7 +210,9 @@ def run_scan(config: Config, db: Database, *, database: Path | None = None,
         began = time.monotonic()
         try:
             try:
-                _Run(config, db, summary, placeholders, threads).sources()
+                with _stage(summary, "rules"):
+                    run = _Run(config, db, summary, placeholders, threads)
+                run.sources()
             finally:
                 # counted before retention, which may at once remove alerts on old events
                 summary.alerts_by_level = new_alerts_by_level(db, first_alert_id)
@@ -439,8 +442,6 @@ def _retention(config: Config, db: Database, summary: ScanSummary) -> None:
 def _notify(config: Config, db: Database, summary: ScanSummary, run_id: int, first_alert_id: int) -> None:
     if not config.notifications.channels:
         return
-    from seccenter.notify import notify
-
     alerts = list_alerts(db, min_level=config.threshold, first_id=first_alert_id) \
         if summary.new_at_or_above_threshold else []
     summary.notifications = notify(db, config.notifications, run_id, alerts, config.threshold).to_dict()
