@@ -198,7 +198,7 @@ def applied_environment(values: Mapping[str, str]) -> Iterator[None]:
 
 
 def run_scan(config: Config, db: Database, *, database: Path | None = None,
-             placeholders: Mapping[str, Sequence[Any]] | None = None, threads: int | None = None) -> ScanSummary:
+             placeholders: Mapping[str, Sequence[Any]] | None = None) -> ScanSummary:
     """One run over every source of ``config``, stored in ``scan_runs`` (started first, finished with its summary
     however it ends). ``database`` is only named in the summary; ``placeholders`` are the values of Sigma's
     ``%name%`` placeholders (``rules.placeholders``, read by the caller). Errors of the run are in the summary
@@ -211,7 +211,7 @@ def run_scan(config: Config, db: Database, *, database: Path | None = None,
         try:
             try:
                 with _stage(summary, "rules"):
-                    run = _Run(config, db, summary, placeholders, threads)
+                    run = _Run(config, db, summary, placeholders)
                 run.sources()
             finally:
                 # counted before retention, which may at once remove alerts on old events
@@ -247,9 +247,8 @@ class _Run:
     """The sources part of a run: rules and lists loaded once, then each source in turn."""
 
     def __init__(self, config: Config, db: Database, summary: ScanSummary,
-                 placeholders: Mapping[str, Sequence[Any]] | None, threads: int | None) -> None:
+                 placeholders: Mapping[str, Sequence[Any]] | None) -> None:
         self.config, self.db, self.summary = config, db, summary
-        self.threads = threads or os.cpu_count() or 2
         self.ruleset = self._sigma(placeholders)
         self.iocs = self._iocs()
         self.yara_rules: dict[tuple[Path, ...], CompiledRules] = {}
@@ -382,7 +381,7 @@ class _Run:
             return
         checks = [check] if self.iocs is not None and (check := IocFileCheck(self.iocs)) else []
         scanned = pipeline.yara_scan(self.db, compiled, target.paths,
-                                     ScanOptions(self.threads, target.max_size, target.timeout),
+                                     ScanOptions(max_size=target.max_size, timeout=target.timeout),
                                      WalkOptions(target.exclude, max_size=target.max_size), checks)
         result.files = scanned.files_scanned
         result.events = len(scanned.matches)
