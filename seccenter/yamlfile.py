@@ -78,7 +78,24 @@ def _check_aliases(root: yaml.Node) -> None:
             root.start_mark)
 
 
+# PyYAML composes nested collections by recursion: ``[[[[…`` a few thousand deep would end in a RecursionError
+# instead of an error with file:line. No rule, playbook, register or config comes near this depth.
+MAX_DEPTH = 100
+
+
 class _Loader(yaml.SafeLoader):
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels",
+                                                  self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
     def compose_document(self) -> yaml.Node | None:
         node = super().compose_document()
         if node is not None:

@@ -14,8 +14,9 @@ What is compared and what is not:
 * Events here hold no lists (a table column holds one value; Sigma's any-element semantics have no oracle), no NUL
   characters (SQLite's LIKE, GLOB and length() stop at the first one) and no two field names that differ only in
   case (SQLite column names ignore case): the table builder refuses all three.
-* ``|re`` runs on the ``REGEXP`` function the backend's README asks the caller to register (Python ``re``), so
-  regular-expression semantics are the same on both sides by construction; what is compared is the logic around.
+* ``|re`` runs on the ``REGEXP`` function the backend's README asks the caller to register, made with seccenter's
+  ``compile_search`` (Python ``re`` or RE2, as ``detect/regex.py`` picks), so regular-expression semantics are the
+  same on both sides by construction; what is compared is the logic around.
 
 Where the oracle is wrong, the difference is one of ``ORACLE_ERRORS``: each is named, explained, shown on the
 edge-case events listed in ``ORACLE_ERROR_CASES`` (``test_oracle_error_is_real``) and corrected by a narrow
@@ -69,6 +70,7 @@ from seccenter.collect.interface import Position
 from seccenter.collect.jsonlines import JsonLinesCollector
 from seccenter.collect.registry import sniff
 from seccenter.detect.engine import Engine
+from seccenter.detect.regex import compile_search
 from seccenter.detect.routing import applies
 from seccenter.detect.sigma import CompiledRule, RulePipeline, RuleSet, load_rules, rule_files
 from seccenter.events import Event, LogSource, Malformed, Origin
@@ -294,11 +296,14 @@ def _quote(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
+_regexp_search = functools.lru_cache(maxsize=None)(compile_search)
+
+
 def connect(corrections: frozenset[str]) -> sqlite3.Connection:
     connection = sqlite3.connect(":memory:")
     # the REGEXP the backend's README asks for: false for NULL
     connection.create_function("regexp", 2, lambda pattern, value: value is not None
-                               and re.search(pattern, _sql_text(value)) is not None)
+                               and _regexp_search(pattern)(_sql_text(value)))
     connection.create_function("sigma_number", 1, _sigma_number, deterministic=True)
     connection.create_function("sigma_cidr", 2, _sigma_cidr, deterministic=True)
     for name in sorted(corrections):

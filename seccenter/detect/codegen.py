@@ -42,6 +42,7 @@ from seccenter.detect.matchers import (
     typed_test,
     unanchored,
 )
+from seccenter.detect.regex import compile_fullmatch
 
 INLINE_INFIXES = 16
 """Up to this many ``contains`` values are tested inline; longer lists go through one loop helper."""
@@ -141,7 +142,7 @@ class _Emitter:
         elif groups.infixes:
             tests.append(f"_contains_any({var}, {self.const(tuple(groups.infixes))})")
         if groups.globs:
-            pattern = re.compile("|".join(f"(?:{glob})" for glob in groups.globs), re.DOTALL)
+            pattern = compile_fullmatch("|".join(f"(?:{glob})" for glob in groups.globs), re.DOTALL)
             tests.append(f"{self.const(pattern)}.fullmatch({var}) is not None")
         return tests[0] if len(tests) == 1 else "(" + " or ".join(tests) + ")"
 

@@ -42,7 +42,7 @@ from sigma.types import (
     TimestampPart,
 )
 
-from seccenter.detect.regex import UnsafeRegex, compile_search
+from seccenter.detect.regex import UnsafeRegex, compile_fullmatch, compile_search
 
 _MISSING = object()
 
@@ -439,7 +439,7 @@ def _combine(exact: set[str], prefixes: tuple[str, ...], suffixes: tuple[str, ..
 
             tests.append(contains_any)
     if globs:
-        glob = re.compile("|".join(f"(?:{pattern})" for pattern in globs), re.DOTALL)
+        glob = compile_fullmatch("|".join(f"(?:{pattern})" for pattern in globs), re.DOTALL)
         tests.append(lambda text: glob.fullmatch(text) is not None)
     if len(tests) == 1:
         return tests[0]
