@@ -12,6 +12,7 @@ from seccenter.cli.asset import group as asset_group
 from seccenter.cli.context import AppContext
 from seccenter.cli.dpia import group as dpia_group
 from seccenter.cli.playbook import command as playbook_group
+from seccenter.cli.pseudonym import group as pseudonym_group
 from seccenter.cli.purge import command as purge_command
 from seccenter.cli.report import group as report_group
 from seccenter.cli.report_incident import breach_report, incident_report
@@ -34,7 +35,7 @@ def main(ctx: click.Context, db: Path) -> None:
 
 for module in (demo, ingest, detect, rules, alerts, triage, export, sniff, yara, audit, incident, breach):
     main.add_command(module.command)
-for group in (ropa_group, asset_group, dpia_group, report_group, playbook_group, purge_command):
+for group in (ropa_group, asset_group, dpia_group, report_group, playbook_group, pseudonym_group, purge_command):
     main.add_command(group)
 for report in (breach_report, incident_report):  # report kinds kept beside their nouns
     report_group.add_command(report)
