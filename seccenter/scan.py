@@ -39,6 +39,7 @@ from seccenter.detect.yarascan import ScanOptions
 from seccenter.incidents.audit import current_actor
 from seccenter.notify import notify
 from seccenter.store.alerts import LEVELS, list_alerts
+from seccenter.store.retention import purge
 from seccenter.store.scan_runs import finish_run, new_alerts_by_level, start_run
 
 log = logging.getLogger(__name__)
@@ -426,8 +427,6 @@ def _retention(config: Config, db: Database, summary: ScanSummary) -> None:
     periods = config.retention
     if not periods.any:
         return
-    from seccenter.store.retention import purge
-
     try:
         report = purge(db, events=periods.events, alerts=periods.alerts, quarantine=periods.quarantine,
                        vacuum=False, actor=current_actor())

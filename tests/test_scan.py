@@ -9,12 +9,18 @@ import os
 import random
 import shutil
 import signal
+import socket
 import sqlite3
 import stat
+import struct
 import subprocess
 import sys
+import tempfile
 import textwrap
+import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -138,7 +144,7 @@ def test_the_summary_is_stored_as_printed(site: Path, runner: CliRunner) -> None
     printed = json.loads(result.stdout)
     assert set(printed) == SUMMARY_KEYS
     assert all(set(source) == SOURCE_KEYS for source in printed["sources"])
-    assert set(printed["stages"]) == {"logs", "pcaps", "interface", "yara", "retention", "notify"}
+    assert set(printed["stages"]) == {"rules", "logs", "pcaps", "interface", "yara", "retention", "notify"}
     assert printed["database"] == str(site / "seccenter.db") and printed["config"] == str(site / "seccenter.yaml")
     with sqlite3.connect(site / "seccenter.db") as connection:
         row = connection.execute("SELECT id, status, exit_code, finished, summary, first_alert_id FROM scan_runs"
@@ -264,6 +270,68 @@ def test_organisation_settings_apply_for_the_run_only(monkeypatch: pytest.Monkey
 def test_the_contrib_example_loads() -> None:
     config = load_config(Path(__file__).resolve().parent.parent / "contrib" / "seccenter.yaml")
     assert config.sources.logs and config.sources.pcaps and config.sources.yara and config.sources.interface
+
+
+
+# --- the interface --------------------------------------------------------------------------------------------
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="capturing packets needs root or CAP_NET_RAW")
+
+
+def _send_dns_queries(name: str, until: float) -> None:
+    question = b"".join(bytes([len(part)]) + part.encode() for part in name.split(".")) + b"\0"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        number = 0
+        while time.monotonic() < until:
+            number += 1
+            sender.sendto(struct.pack("!HHHHHH", number, 0x0100, 1, 0, 0, 0) + question + b"\0\x01\0\x01",
+                          ("127.0.0.1", 53))
+            time.sleep(0.2)
+
+
+@needs_root
+def test_the_interface_is_captured_for_its_seconds(tmp_path: Path, runner: CliRunner) -> None:
+    config = _write_config(tmp_path, """
+        database: s.db
+        sources:
+          interface: {name: lo, seconds: 3, filter: "udp dst port 53 and host 127.0.0.1"}
+    """)
+    sender = threading.Thread(target=_send_dns_queries, args=("seccenter-scan-test.example", time.monotonic() + 4))
+    sender.start()
+    began = time.monotonic()
+    result = _scan(runner, config)
+    sender.join()
+    summary = json.loads(result.stdout)
+    [interface] = summary["sources"]
+    assert result.exit_code == 0 and interface["kind"] == "interface" and interface["error"] is None
+    assert interface["new"] >= 3 and interface["note"].endswith("packets in 3 s")
+    assert 3 <= time.monotonic() - began < 30
+    with sqlite3.connect(tmp_path / "s.db") as connection:
+        assert connection.execute("SELECT count(*) FROM events WHERE fields LIKE '%seccenter-scan-test.example%'"
+                                  ).fetchone()[0] >= 3
+
+
+@needs_root
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv to drop privileges")
+def test_an_interface_that_may_not_be_captured_fails_alone() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="seccenter-unprivileged-"))
+    try:
+        folder.chmod(0o777)  # the scan runs as nobody
+        shutil.copy(samples() / "auth.log", folder / "auth.log")
+        (folder / "auth.log").chmod(0o644)
+        config = _write_config(folder, "database: s.db\nsources:\n  logs: [auth.log]\n"
+                                       "  interface: {name: lo, seconds: 1}\n")
+        config.chmod(0o644)
+        result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *SECCENTER, "scan",
+                                 "--config", str(config), "--json"], capture_output=True, text=True,
+                                env=_environment(), timeout=120, check=False)
+        summary = json.loads(result.stdout)
+    finally:
+        shutil.rmtree(folder)
+    logs, interface = summary["sources"]
+    assert interface["failed"] and interface["error"] == "cannot capture on lo: [Errno 1] Operation not permitted"
+    assert logs["new"] > 200 and not logs["failed"]
+    assert result.returncode == 1 and summary["status"] == "alerts"
 
 
 # --- the lock -------------------------------------------------------------------------------------------------
@@ -398,3 +466,107 @@ def _writes_during_a_scan(site: Path, workloads: ModuleType, runner: CliRunner, 
 def test_cli_writes_succeed_while_a_scan_ingests_for_30_seconds(site: Path, workloads: ModuleType,
                                                                 runner: CliRunner) -> None:
     _writes_during_a_scan(site, workloads, runner, seconds=30, copies=8)
+
+
+# --- retention and notifications ------------------------------------------------------------------------------
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        """Quiet."""
+
+
+def _receiver(received: list[dict[str, Any]], port: int = 0) -> ThreadingHTTPServer:
+    """A webhook receiver on 127.0.0.1 only, serving in a thread; what it receives goes to ``received``."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), type("Hook", (_Hook,), {"received": received}))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, list[dict[str, Any]], ThreadingHTTPServer]]:
+    received: list[dict[str, Any]] = []
+    server = _receiver(received)
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hooks/csc", received, server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _old_access_log(folder: Path) -> Path:
+    """The sample access log moved to 2020: older than any retention period below."""
+    folder.mkdir(exist_ok=True)
+    path = folder / "access.log"
+    path.write_text((samples() / "access.log").read_text().replace("/2026:", "/2020:"))
+    return path
+
+
+def test_retention_applies_after_the_sources_with_the_organisations_actor(tmp_path: Path, runner: CliRunner) -> None:
+    _old_access_log(tmp_path / "logs")
+    config = _write_config(tmp_path, """
+        database: s.db
+        organisation: {actor: scan-bot}
+        sources: {logs: [logs/access.log]}
+        retention: {events: 30d, alerts: 30d, quarantine: 30d}
+    """)
+    result = _scan(runner, config)
+    summary = json.loads(result.stdout)
+    logs = summary["sources"][0]
+    # the run found the alerts (and says so in its exit status) before retention erased them as too old
+    assert result.exit_code == 1 and summary["new_at_or_above_threshold"] > 0
+    assert summary["retention"] == {"events": logs["new"], "alerts": logs["alerts"], "quarantine": 0,
+                                    "vacuumed": False, "dry_run": False}
+    with sqlite3.connect(tmp_path / "s.db") as connection:
+        assert connection.execute("SELECT count(*) FROM events").fetchone()[0] == 0
+        assert connection.execute("SELECT actor, events FROM purges").fetchall() == [("scan-bot", logs["new"])]
+    again = _scan(runner, config)  # the reading position survives the purge: nothing is read twice
+    assert again.exit_code == 0 and json.loads(again.stdout)["totals"]["new"] == 0
+
+
+def test_notifications_for_new_alerts_at_or_above_the_threshold_and_retried_next_run(
+        tmp_path: Path, runner: CliRunner, webhook: tuple[str, list[dict[str, Any]], ThreadingHTTPServer]) -> None:
+    url, received, server = webhook
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    shutil.copy(samples() / "access.log", logs / "access.log")
+    config = _write_config(tmp_path, f"""
+        database: s.db
+        sources: {{logs: ["logs/*.log"]}}
+        threshold: high
+        notifications: {{webhook: {{url: "{url}", timeout: 5}}}}
+    """)
+    first = json.loads(_scan(runner, config).stdout)
+    assert first["notifications"] == {"queued": 1, "delivered": 1, "failed": [], "pending": 0}
+    [message] = received
+    assert message["total"] == first["new_at_or_above_threshold"] > 0 and message["run_id"] == first["run_id"]
+    assert set(message["by_level"]) <= {"high", "critical"}
+
+    second = json.loads(_scan(runner, config).stdout)  # nothing new: nothing sent
+    assert second["notifications"] == {"queued": 0, "delivered": 0, "failed": [], "pending": 0}
+
+    server.shutdown()
+    server.server_close()  # the receiver is down for the next run
+    shutil.copy(samples() / "auth.log", logs / "auth.log")
+    down = _scan(runner, config)
+    failed = json.loads(down.stdout)
+    assert down.exit_code == 1  # a failed notification does not fail the run
+    assert failed["notifications"]["delivered"] == 0 and failed["notifications"]["pending"] == 1
+    assert [failure["channel"] for failure in failed["notifications"]["failed"]] == ["webhook"]
+
+    revived = _receiver(received, server.server_address[1])
+    try:
+        retried = json.loads(_scan(runner, config).stdout)
+    finally:
+        revived.shutdown()
+        revived.server_close()
+    assert retried["notifications"] == {"queued": 0, "delivered": 1, "failed": [], "pending": 0}
+    assert len(received) == 2 and received[1]["run_id"] == failed["run_id"]
