@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
 import stat
@@ -18,6 +17,7 @@ from typing import Any, BinaryIO
 from sqlite_utils import Database
 
 from seccenter.collect import registry, tail
+from seccenter.collect.gzipped import BoundedGzipFile, DecompressionBomb
 from seccenter.collect.interface import CollectOptions, Collector, Position
 from seccenter.collect.packets.flows import DEFAULT_PAYLOAD_LIMIT
 from seccenter.collect.pcap import PcapCollector
@@ -64,12 +64,15 @@ class SourceReport:
     malformed_reasons: Counter[str] = field(default_factory=Counter)
     by_kind: Counter[str] = field(default_factory=Counter)
     """Events by logsource service (pcap: flow, dns, http, tls…; syslog: the program)."""
+    flows_evicted: int = 0
+    """Packet captures: flows ended early (``end_reason: evicted``) because the flow table was full."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path, "format": self.format, "events": self.events, "new_events": self.new_events,
             "malformed": self.malformed, "alerts": self.alerts, "error": self.error, "note": self.note,
             "malformed_reasons": dict(self.malformed_reasons), "by_kind": dict(self.by_kind),
+            "flows_evicted": self.flows_evicted,
         }
 
 
@@ -77,6 +80,13 @@ class SourceReport:
 class IngestSummary:
     sources: list[SourceReport] = field(default_factory=list)
     correlation_alerts: list[CorrelationAlert] = field(default_factory=list)
+    correlation_skipped: dict[str, Counter[str]] = field(default_factory=dict)
+    """Per correlation rule id: matches not counted, by reason (``evicted`` and ``capped`` when its windows were
+    full; ``late``, ``after_alert``, ``missing_value``, ``non_numeric``, ``bad_time``)."""
+
+    def add_correlation_skipped(self, skipped: dict[str, dict[str, int]]) -> None:
+        for rule_id, reasons in skipped.items():
+            self.correlation_skipped.setdefault(rule_id, Counter()).update(reasons)
 
     def total(self, name: str) -> int:
         return sum(getattr(source, name) for source in self.sources)
@@ -95,6 +105,7 @@ class IngestSummary:
             "by_kind": dict(sum((source.by_kind for source in self.sources), Counter())),
             "alerts": self.total("alerts"),
             "correlation_alerts": [alert.to_dict() for alert in self.correlation_alerts],
+            "correlation_skipped": {rule_id: dict(reasons) for rule_id, reasons in self.correlation_skipped.items()},
             "errors": [{"path": s.path, "reason": s.error} for s in self.sources if s.error],
             "sources": [source.to_dict() for source in self.sources],
         }
@@ -152,7 +163,7 @@ def _open(path: Path, report: SourceReport) -> Source | None:
     raw_head = raw.read(registry.SNIFF_BYTES)
     raw.seek(0)
     if raw_head.startswith(GZIP_MAGIC):
-        return Source(gzip.GzipFile(fileobj=raw, mode="rb"), raw_head, info, compressed=True)
+        return Source(BoundedGzipFile(raw), raw_head, info, compressed=True)
     return Source(raw, raw_head, info, compressed=False)
 
 
@@ -181,10 +192,13 @@ def _choose_collector(source: Source, fmt: str | None, options: CollectOptions |
 
 
 def _records(source: Source, path: str, position: Position, report: SourceReport) -> Iterator[Event | Malformed]:
-    """The collector's records; a damaged compressed stream ends them with one Malformed saying where."""
+    """The collector's records; a damaged compressed stream ends them with one Malformed saying where, a
+    decompression bomb with the source's error."""
     assert source.collector is not None
     try:
         yield from source.collector.parse(source.stream, path, position)
+    except DecompressionBomb as bomb:
+        report.error = str(bomb)
     except COMPRESSION_ERRORS as error:
         yield Malformed(Origin(path, position.offset, position.line + 1),
                         f"compressed data damaged after {position.offset} decompressed bytes: {error}", b"")
@@ -274,6 +288,7 @@ def ingest(db: Database, paths: Iterable[Path], rules: RuleSet, fmt: str | None 
         else:
             summary.sources.append(_ingest_file(db, item, engine, correlations, summary.correlation_alerts, fmt,
                                                 options, batch_size, payload_scan))
+    summary.add_correlation_skipped(correlations.skipped)
     return summary
 
 
@@ -305,6 +320,8 @@ def _ingest_file(db: Database, path: Path, engine: Engine, correlations: Correla
         payloads = payload_scan.attach(source.collector) if payload_scan is not None else None
         _ingest_records(db, source, key, file_key, tail.fingerprint(identity), position, engine, correlations,
                         correlated, report, batch_size, payloads)
+        if isinstance(source.collector, PcapCollector):
+            report.flows_evicted = source.collector.stats.get("evicted", 0)
     finally:
         source.close()
     return report
@@ -373,6 +390,7 @@ def sniff(db: Database, chunks: Iterable[Path], rules: RuleSet, options: Collect
         part = ingest(db, [path], rules, fmt="pcap", options=options, iocs=iocs, payload_scan=payload_scan)
         summary.sources.extend(part.sources)
         summary.correlation_alerts.extend(part.correlation_alerts)
+        summary.add_correlation_skipped(part.correlation_skipped)
     return summary
 
 

@@ -14,7 +14,7 @@ from seccenter.cli.options import collect_options, json_option, placeholders_opt
 from seccenter.cli.yara import SizeType, load_yara_rules
 from seccenter.collect.packets.flows import DEFAULT_PAYLOAD_LIMIT
 from seccenter.collect.registry import FORMAT_NAMES
-from seccenter.report.terminal import make_console, safe
+from seccenter.report.terminal import make_console, safe, visible
 from seccenter.resources import sigma_rules, yara_rules
 
 
@@ -27,6 +27,8 @@ def summary_table(summary: pipeline.IngestSummary) -> Table:
         if source.malformed_reasons:
             reasons = "; ".join(f"{reason} ({count})" for reason, count in source.malformed_reasons.most_common(3))
             note = f"{note} quarantined: {reasons}".strip()
+        if source.flows_evicted:
+            note = f"{note} {source.flows_evicted} flows ended early: flow table full".strip()
         table.add_row(safe(source.path), source.format or "-", str(source.events), str(source.new_events),
                       str(source.malformed), str(source.alerts),
                       safe(note, style="red" if source.error else "", limit=300))
@@ -90,6 +92,10 @@ def command(app: AppContext, paths: tuple[Path, ...], fmt: str | None, rule_path
         console.print(summary_table(summary))
         console.print(f"{summary.total('new_events')} new events, {summary.total('alerts')} new alerts, "
                       f"{summary.total('malformed')} malformed lines quarantined", markup=False)
+        for rule_id, reasons in summary.correlation_skipped.items():
+            if reasons["evicted"] or reasons["capped"]:
+                console.print(f"correlation {visible(rule_id)}: windows full, {reasons['evicted'] + reasons['capped']} "
+                              "matches dropped (oldest groups or matches first)", markup=False)
     if summary.nothing_read:
         raise click.ClickException("nothing could be read: " + "; ".join(
             f"{source.path}: {source.error}" for source in summary.sources))

@@ -36,6 +36,8 @@ class CollectOptions:
     year: int | None = None
     wait_for_newline: bool = False
     """Leave a last line without newline for the next run (a file still being written) instead of reading it."""
+    max_flows: int | None = None
+    """Packet captures: how many flows the table holds open (None: the collector's default, 100,000)."""
 
 
 @dataclass

@@ -93,13 +93,14 @@ reads of the same bytes differ only where the flow table was full: eviction depe
 Memory
 ======
 
-Bounded whatever the input: the reader holds one chunk (1 MiB) plus one record; the flow table at most
-``max_flows`` flows (default 100,000); each flow at most 256 pending DNS queries and 32 HTTP requests awaiting
-their answers; message parsers hold at most one partial message per direction (an HTTP head up to 32 KiB, a
-TLS ClientHello up to 64 KiB, a banner, a DNS message over TCP), and no more than 4096 directions at once hold
-one (past that a message is decoded from its first segment alone, counted in ``stats["unbuffered"]``).
-Connections to login ports hold at most a 1 KiB line per direction (4096 at once) and are followed for their
-first 64 KiB each way (``packets.credentials``).
+Bounded whatever the input: the reader holds one chunk (1 MiB) plus one record; the flow table at most ``max_flows``
+flows (default 100,000, ``CollectOptions.max_flows``; when it is full the least recently active flow is ended early,
+counted in ``stats["evicted"]`` and the ingest summary's ``flows_evicted``); each flow at most 256 pending DNS
+queries and 32 HTTP requests awaiting their answers; message parsers hold at most one partial message per direction
+(an HTTP head up to 32 KiB, a TLS ClientHello up to 64 KiB, a banner, a DNS message over TCP), and no more than 4096
+directions at once hold one (past that a message is decoded from its first segment alone, counted in
+``stats["unbuffered"]``). Connections to login ports hold at most a 1 KiB line per direction (4096 at once) and are
+followed for their first 64 KiB each way (``packets.credentials``).
 
 Payload for other scanners
 ==========================
@@ -146,13 +147,14 @@ class PcapCollector(Collector):
                  payload_limit: int = DEFAULT_PAYLOAD_LIMIT, payload_budget: int = DEFAULT_PAYLOAD_BUDGET) -> None:
         super().__init__(options)
         self.idle_timeout = idle_timeout
-        self.max_flows = max_flows
+        self.max_flows = self.options.max_flows or max_flows
         self.close_delay = close_delay
         self.payload_hook = payload_hook
         self.payload_limit = payload_limit
         self.payload_budget = payload_budget
         self.stats: dict[str, int] = {}
-        """Counters of the last parse: packets, not_ip, fragments, malformed, flows."""
+        """Counters of the last parse: packets, not_ip, fragments, malformed, flows, unbuffered, evicted (flows
+        ended early because the table was full)."""
 
     def sniff(self, head: bytes) -> bool:
         return capture_format(head) is not None

@@ -10,10 +10,14 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
+import struct
 import textwrap
 import time
 import tracemalloc
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -23,6 +27,7 @@ import pytest
 from click.testing import CliRunner
 
 from seccenter.cli import main
+from seccenter.collect.gzipped import MAX_RATIO, WINDOW, BoundedGzipFile, DecompressionBomb
 from seccenter.detect.engine import Engine
 from seccenter.detect.ioc import IocSet
 from seccenter.detect.regex import compile_fullmatch, compile_search
@@ -270,3 +275,181 @@ def test_ioc_file_name_regexes_on_a_hostile_path_are_time_bounded(tmp_path: Path
     with bounded(seconds=1):
         assert iocs.match_file(hostile) == []
         assert [hit.indicator.line for hit in iocs.match_file("/srv/aab.exe")] == [3, 5]
+
+
+# --- gzip: decompression bombs ------------------------------------------------------------------------------
+
+
+def auth_lines(count: int, start: int = 0) -> bytes:
+    return b"".join(b"Dec  5 21:%02d:%02d host sshd[%d]: Failed password for root from 10.%d.%d.%d port %d ssh2\n"
+                    % (n // 60 % 60, n % 60, n, n >> 16 & 255, n >> 8 & 255, n & 255, 1024 + n % 60000)
+                    for n in range(start, start + count))
+
+
+def write_bomb(path: Path, prefix: bytes, filler: bytes, mebibytes: int) -> None:
+    """``prefix`` then ``mebibytes`` MiB of ``filler`` repeated, compressed as it is written (never held whole)."""
+    block = filler * ((1 << 20) // len(filler))
+    with gzip.open(path, "wb", compresslevel=9) as stream:
+        stream.write(prefix)
+        for _ in range(mebibytes):
+            stream.write(block)
+
+
+@pytest.mark.parametrize(("filler", "prefix_lines"), [(b"\0", 50), (b"a", 3000)], ids=["zeros", "no_newline"])
+def test_a_gzip_bomb_stops_its_source_and_the_other_sources_are_read(tmp_path: Path, runner: CliRunner,
+                                                                     filler: bytes, prefix_lines: int) -> None:
+    bomb, plain = tmp_path / "auth.log.1.gz", tmp_path / "auth.log"
+    write_bomb(bomb, auth_lines(prefix_lines), filler, mebibytes=256)  # 256 MiB from about 250 kB
+    plain.write_bytes(auth_lines(40, start=prefix_lines))
+    assert bomb.stat().st_size * MAX_RATIO < 256 << 20
+    with bounded(seconds=15):
+        result = runner.invoke(main, ["--db", str(tmp_path / "s.db"), "ingest", "--json", str(bomb), str(plain)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    by_path = {source["path"]: source for source in summary["sources"]}
+    assert "a decompression bomb?" in by_path[str(bomb)]["error"]
+    assert f"more than {MAX_RATIO}:1" in by_path[str(bomb)]["error"]
+    assert by_path[str(bomb)]["events"] == prefix_lines  # everything before the bomb was read and kept
+    assert (by_path[str(plain)]["events"], by_path[str(plain)]["error"]) == (40, None)
+    assert summary["new_events"] == prefix_lines + 40
+    stopped_after = int(by_path[str(bomb)]["error"].split("after ", 1)[1].split(" ", 1)[0])
+    assert stopped_after <= len(auth_lines(prefix_lines)) + 2 * WINDOW
+
+
+def test_a_bomb_is_stopped_in_bounded_memory(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.gz"
+    write_bomb(bomb, b"", b"\0", mebibytes=64)
+
+    def read() -> None:
+        with bomb.open("rb") as raw, BoundedGzipFile(raw) as stream, pytest.raises(DecompressionBomb):
+            while stream.readline(1 << 20):
+                pass
+
+    assert peak_megabytes(read) < 8
+
+
+@pytest.mark.parametrize("kind", ["timestamped", "one_line_flood", "one_long_line_flood"])
+def test_compressible_logs_are_read_whole(kind: str) -> None:
+    """Logs far above the usual 10:1 (a flood of one identical line is about 300:1) are not taken for bombs."""
+    line = b"Dec  5 21:42:01 host sshd[123]: Connection closed by 10.0.0.1 port 22"
+    data = {"timestamped": auth_lines(200_000),
+            "one_line_flood": (line + b"\n") * 300_000,
+            "one_long_line_flood": (line + b" " + b"x" * 180 + b"\n") * 80_000}[kind]
+    assert len(data) > WINDOW
+    stream = BoundedGzipFile(io.BytesIO(gzip.compress(data, 9)))
+    assert b"".join(iter(lambda: stream.readline(1 << 20), b"")) == data
+
+
+# --- flow table and correlation windows ---------------------------------------------------------------------
+
+
+def udp_packet(number: int) -> bytes:
+    """Ethernet + IPv4 + UDP from 10.0.x.y:sport to 192.0.2.1:9999, one flow per ``number``."""
+    payload = b"hello"
+    source = bytes([10, 0, number >> 8 & 255, number & 255])
+    udp = struct.pack("!HHHH", 1024 + number % 60000, 9999, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), number & 0xFFFF, 0, 64, 17, 0, source,
+                     bytes([192, 0, 2, 1]))
+    return b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + udp
+
+
+def write_pcap(path: Path, flows: int) -> None:
+    """``flows`` one-packet UDP flows within one second of capture time (no flow goes idle)."""
+    with path.open("wb") as stream:
+        stream.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for number in range(flows):
+            packet = udp_packet(number)
+            stream.write(struct.pack("<IIII", 1_795_000_000, number, len(packet), len(packet)) + packet)
+
+
+def test_the_flow_table_stays_at_its_limit_and_counts_what_it_evicts() -> None:
+    from seccenter.collect.packets.flows import Analyzer
+
+    analyzer, ended = Analyzer("t.pcap", max_flows=50), []
+    for number in range(1_000):
+        analyzer.packet(24 + number * 60, 40 + number * 60, 1_795_000_000 + number / 1e6, 1, udp_packet(number))
+        assert len(analyzer.flows) <= 50
+        ended.extend(analyzer.out)
+        analyzer.out.clear()
+    assert len(analyzer.flows) == 50
+    analyzer.finish()
+    ended.extend(analyzer.out)
+    reasons = Counter(event.fields["end_reason"] for event in ended)
+    assert reasons == {"evicted": 950, "end_of_input": 50}
+    assert analyzer.stats["evicted"] == 950
+
+
+def test_evicted_flows_are_counted_in_the_ingest_summary(tmp_path: Path) -> None:
+    from seccenter import pipeline
+    from seccenter.collect.interface import CollectOptions
+    from seccenter.store.db import open_db
+
+    capture = tmp_path / "many-flows.pcap"
+    write_pcap(capture, flows=600)
+    db = open_db(tmp_path / "s.db")
+    summary = pipeline.ingest(db, [capture], load_rules([]), options=CollectOptions(max_flows=100))
+    (source,) = summary.to_dict()["sources"]
+    assert (source["error"], source["flows_evicted"], source["by_kind"]) == (None, 500, {"flow": 600})
+    stored = [json.loads(fields)["end_reason"] for (fields,) in db.execute("SELECT fields FROM events")]
+    assert Counter(stored) == {"evicted": 500, "end_of_input": 100}
+
+
+CORRELATION = """title: failed login
+id: 0a1b2c3d-0000-4000-8000-000000000001
+name: failed_login
+logsource:
+  product: linux
+  service: auth
+detection:
+  sel:
+    outcome: failure
+  condition: sel
+level: low
+---
+title: many failures per user
+id: 0a1b2c3d-0000-4000-8000-000000000002
+correlation:
+  type: event_count
+  rules:
+    - failed_login
+  group-by:
+    - user
+  timespan: 1h
+  condition:
+    gte: 1000000
+level: high
+"""
+
+
+def test_correlation_windows_stay_at_their_limit_and_count_what_they_evict(tmp_path: Path) -> None:
+    from seccenter.detect.correlation import CorrelationEngine
+
+    path = tmp_path / "correlation.yml"
+    path.write_text(CORRELATION)
+    ruleset = load_rules([path])
+    assert not ruleset.errors
+    engine = CorrelationEngine(ruleset.correlations, max_entries=100)
+    for number in range(5_000):
+        event = Event(datetime(2026, 11, 25, 9, 0, number % 60, tzinfo=UTC), "test", LINUX,
+                      {"user": f"user{number}", "outcome": "failure"}, "", Origin("t", number, number + 1))
+        assert engine.process([("failed_login", event)]) == []
+        groups = engine.state()["rules"]["0a1b2c3d-0000-4000-8000-000000000002"]["groups"]
+        assert sum(len(group["entries"]) for group in groups) <= 100
+    held = sum(len(group["entries"]) for group in groups)
+    assert engine.skipped == {"0a1b2c3d-0000-4000-8000-000000000002": {"evicted": 5_000 - held}}
+
+
+def test_correlation_skip_counters_reach_the_ingest_summary(tmp_path: Path, runner: CliRunner) -> None:
+    """What the windows could not count (evicted, capped, late…) is in ``ingest --json``: here a match older than
+    its group's window, which a second run finds (the windows are kept in the store between runs)."""
+    rules, log = tmp_path / "correlation.yml", tmp_path / "auth.log"
+    rules.write_text(CORRELATION)
+    arguments = ["--db", str(tmp_path / "s.db"), "ingest", "--json", "--rules", str(rules), "--year", "2026",
+                 "--timezone", "UTC", str(log)]
+    log.write_text("Dec  5 21:30:00 host sshd[1]: Failed password for alice from 10.0.0.1 port 2222 ssh2\n")
+    assert json.loads(runner.invoke(main, arguments).output)["correlation_skipped"] == {}
+    with log.open("a") as stream:
+        stream.write("Dec  5 19:00:00 host sshd[2]: Failed password for alice from 10.0.0.1 port 2223 ssh2\n")
+    result = runner.invoke(main, arguments)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["correlation_skipped"] == {"0a1b2c3d-0000-4000-8000-000000000002": {"late": 1}}

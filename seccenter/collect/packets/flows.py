@@ -216,7 +216,8 @@ class Analyzer:
         self.safe = 0
         self.next_check = float("-inf")
         self.fragment_flows: OrderedDict[tuple, Flow] = OrderedDict()
-        self.stats = {"packets": 0, "not_ip": 0, "fragments": 0, "malformed": 0, "flows": 0, "unbuffered": 0}
+        self.stats = {"packets": 0, "not_ip": 0, "fragments": 0, "malformed": 0, "flows": 0, "unbuffered": 0,
+                      "evicted": 0}
         self.held = 0
         self._ips: dict[bytes, str] = {}
         self.logins = credentials.Logins(self.stats)
@@ -363,6 +364,7 @@ class Analyzer:
         flows = self.flows
         if len(flows) >= self.max_flows:
             victim = next(iter(flows.values()))
+            self.stats["evicted"] += 1
             self._end(victim, victim.closed or "evicted")
         flow = flows[key] = Flow(key, offset, stamp, vlan)
         self.live.append(flow)
