@@ -4,6 +4,7 @@ adds nothing; the lock keeps runs apart; the exit codes; the stored summary; ana
 from __future__ import annotations
 
 import fcntl
+import gzip
 import json
 import os
 import random
@@ -191,6 +192,14 @@ def test_a_bad_config_exits_2_with_every_problem_and_file_line(tmp_path: Path, r
     assert runner.invoke(main, ["scan"]).exit_code == 2  # --config is required
 
 
+def test_a_database_folder_that_does_not_exist_exits_2(tmp_path: Path, runner: CliRunner) -> None:
+    (tmp_path / "a.log").write_text("x\n")
+    result = _scan(runner, _write_config(tmp_path, "database: missing/s.db\nsources: {logs: [a.log]}\n"))
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (f"Error: cannot open the lock file {tmp_path / 'missing' / 's.db.lock'}: "
+                             "No such file or directory\n")
+
+
 def test_unusable_rules_and_placeholders_exit_2(tmp_path: Path, runner: CliRunner) -> None:
     (tmp_path / "empty-rules").mkdir()
     (tmp_path / "a.log").write_text("x\n")
@@ -246,6 +255,20 @@ def test_an_empty_capture_folder_is_no_failure(tmp_path: Path, runner: CliRunner
     (tmp_path / "pcaps").mkdir()
     result = _scan(runner, _write_config(tmp_path, "database: s.db\nsources: {pcaps: [pcaps]}\n"))
     assert result.exit_code == 0 and json.loads(result.stdout)["sources"][0]["note"] == "no capture files"
+
+
+def test_compressed_captures_are_found_by_their_content(tmp_path: Path, runner: CliRunner,
+                                                        workloads: ModuleType) -> None:
+    (tmp_path / "pcaps" / "2026").mkdir(parents=True)
+    workloads.make_pcap(str(tmp_path / "capture"), 200, random.Random(3))
+    (tmp_path / "pcaps" / "2026" / "dmz-0800").write_bytes(gzip.compress((tmp_path / "capture").read_bytes()))
+    (tmp_path / "pcaps" / "notes.gz").write_bytes(gzip.compress(b"not a capture\n"))
+    (tmp_path / "pcaps" / "broken.gz").write_bytes(b"\x1f\x8b garbage")
+    result = _scan(runner, _write_config(tmp_path, "database: s.db\nsources: {pcaps: [pcaps]}\n"))
+    summary = json.loads(result.stdout)
+    [source] = summary["sources"]
+    assert (source["files"], source["note"], source["error"]) == (1, "2 other files left alone", None)
+    assert source["new"] > 200 and result.exit_code == (1 if summary["new_at_or_above_threshold"] else 0)
 
 
 def test_hostile_file_names_are_shown_escaped(tmp_path: Path, runner: CliRunner) -> None:
