@@ -11,7 +11,7 @@ from sqlite_utils import Database
 
 from seccenter.detect.sigma import RuleSet, load_rules, standard_pipeline
 from seccenter.report.terminal import make_console, visible
-from seccenter.store.db import StoreError, open_db
+from seccenter.store.db import StoreError, UnsafeStorePath, open_db
 from seccenter.yamlfile import YamlFileError, read_documents
 
 
@@ -24,6 +24,8 @@ class AppContext:
         if self._db is None:
             try:
                 self._db = open_db(self.db_path)
+            except UnsafeStorePath as error:
+                raise click.BadParameter(str(error), param_hint="'--db'") from None
             except StoreError as error:
                 raise click.ClickException(str(error)) from None
         return self._db

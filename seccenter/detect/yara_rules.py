@@ -169,9 +169,11 @@ def _compile_good(files: Sequence[_RuleFile], errors: list[RuleError]) -> yara.R
 
 
 def _private_cache_dir(cache_dir: Path) -> str | None:
-    """Create the cache folder (0700); a reason when an existing one is not safe to load compiled rules from."""
+    """Create the cache folder (0700, and so the folders made on the way: a cache home that did not exist yet);
+    a reason when an existing one is not safe to load compiled rules from."""
     try:
-        cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for folder in reversed([cache_dir, *(parent for parent in cache_dir.parents if not parent.exists())]):
+            folder.mkdir(mode=0o700, exist_ok=True)
         info = cache_dir.stat()
     except OSError as error:
         return f"cache folder {cache_dir} unusable: {error.strerror or error}"

@@ -1,9 +1,14 @@
-"""Open the SQLite store: private file mode, WAL, busy timeout, foreign keys, migrations applied."""
+"""Open the SQLite store: private file mode, WAL, busy timeout, foreign keys, migrations applied.
+
+The path may be a symbolic link the user owns (the store kept elsewhere); one owned by another user is refused:
+whoever can plant a link where seccenter is told to keep its store (a shared or world-writable folder) would
+otherwise choose which file it writes personal data to, or overwrites."""
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -17,12 +22,29 @@ class StoreError(Exception):
     """The store cannot be opened or used (a user error, not a bug)."""
 
 
+class UnsafeStorePath(StoreError):
+    """The database path is a symbolic link owned by another user."""
+
+
+def _refuse_foreign_link(path: Path) -> None:
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise StoreError(f"cannot open database {path}: {error.strerror or error}") from None
+    if stat.S_ISLNK(info.st_mode) and info.st_uid != os.geteuid():
+        raise UnsafeStorePath(f"{path} is a symbolic link owned by another user (uid {info.st_uid}); refusing to "
+                              "open the database through it")
+
+
 def open_db(path: str | Path) -> Database:
     """Open (creating with mode 0600) and migrate the store at ``path``; ``:memory:`` works too."""
     if str(path) == ":memory:":
         db = Database(memory=True)
     else:
         path = Path(path)
+        _refuse_foreign_link(path)
         if path.is_dir():
             raise StoreError(f"{path} is a directory, not a database file")
         previous_umask = os.umask(0o077)  # -wal and -shm files are created private too
