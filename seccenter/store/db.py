@@ -6,6 +6,7 @@ otherwise choose which file it writes personal data to, or overwrites."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import stat
@@ -49,8 +50,7 @@ def open_db(path: str | Path) -> Database:
             raise StoreError(f"{path} is a directory, not a database file")
         previous_umask = os.umask(0o077)  # -wal and -shm files are created private too
         try:
-            descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-            os.close(descriptor)
+            _create_private(path)
             db = Database(path)
             _configure(db)
         except (OSError, sqlite3.DatabaseError) as error:
@@ -63,6 +63,16 @@ def open_db(path: str | Path) -> Database:
     except sqlite3.DatabaseError as error:
         raise StoreError(f"cannot use database {path}: {error}") from None
     return db
+
+
+def _create_private(path: Path) -> None:
+    """Create the store file with mode 0600 when there is none; an existing one is never opened here. Closing any
+    descriptor of a file drops every POSIX lock the process holds on it, so opening and closing the store beside a
+    connection still open in this process would take that connection's lock away unseen: another process could
+    then take itself for the store's last user and delete the write-ahead log under it (writes lost, the store
+    left malformed)."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _configure(db: Database) -> None:
