@@ -252,6 +252,7 @@ _JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_siz
                      max_leaves=12)
 
 
+@pytest.mark.reliability
 @given(st.dictionaries(st.sampled_from(["System", "EventData", "UserData", "Other"]), _JSON, max_size=4))
 def test_event_fields_takes_any_json(event: dict) -> None:
     assert isinstance(event_fields(event), dict)
@@ -352,6 +353,7 @@ def test_header_only() -> None:
     assert _read(b"ElfFile\x00" + bytes(HEADER_SIZE - 8)) == []
 
 
+@pytest.mark.reliability
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.integers(0, HEADER_SIZE + CHUNK_SIZE - 1), st.integers(0, 255)), min_size=1,
                 max_size=20))

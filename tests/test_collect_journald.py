@@ -274,6 +274,7 @@ def test_parse_line_rejects_non_journal():
         JournaldCollector().parse_line('{"MESSAGE":"x"}', Origin(PATH, 0, 1))
 
 
+@pytest.mark.reliability
 @settings(max_examples=100, deadline=None)
 @given(st.binary(max_size=600))
 def test_property_arbitrary_bytes_never_raise(data):

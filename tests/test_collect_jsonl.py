@@ -450,6 +450,7 @@ def test_property_every_scalar_leaf_appears_under_its_dotted_path(obj, ascii_onl
     assert collector().parse_line(line, Origin(PATH, 0, 1)).fields == event.fields
 
 
+@pytest.mark.reliability
 @settings(max_examples=100, deadline=None)
 @given(st.binary(max_size=600))
 def test_property_arbitrary_bytes_never_raise(data):
@@ -472,6 +473,7 @@ def all_text(value) -> list[str]:
     return []
 
 
+@pytest.mark.reliability
 @settings(max_examples=100, deadline=None)
 @given(st.dictionaries(st.text(max_size=6), st.recursive(
     st.text(max_size=10) | st.integers(-5, 5),
@@ -487,6 +489,7 @@ json_fragments = st.sampled_from([b"{", b"}", b"[", b"]", b'"a":', b"1e999", b"-
                                   b"NaN", b"\\", b'"', b"\x00", b"\xff", b"\n", b" ", b"9" * 30, b"1.5e-400"])
 
 
+@pytest.mark.reliability
 @settings(max_examples=100, deadline=None)
 @given(st.lists(json_fragments, max_size=60))
 def test_property_json_like_garbage_never_raises(pieces):

@@ -380,6 +380,7 @@ def check_accounting(data: bytes, records: list, position: Position, max_line: i
     assert position.line == data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
 
 
+@pytest.mark.reliability
 @settings(max_examples=200, deadline=None)
 @given(log_inputs())
 def test_property_arbitrary_bytes_never_raise_and_every_line_is_accounted_for(data):
@@ -388,6 +389,7 @@ def test_property_arbitrary_bytes_never_raise_and_every_line_is_accounted_for(da
     check_accounting(data, records, position)
 
 
+@pytest.mark.reliability
 @settings(max_examples=150, deadline=None)
 @given(log_inputs(), st.integers(min_value=8, max_value=64))
 def test_property_accounting_holds_with_overlong_lines(data, max_line):

@@ -452,6 +452,7 @@ def test_strip_telnet_across_segments() -> None:
     assert (state, text, where) == (0, b"b\xffc", [10, 12, 13])
 
 
+@pytest.mark.reliability
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(sorted(credentials.PORTS)), st.booleans(),
        st.lists(st.tuples(st.booleans(), st.integers(0, 3), st.binary(max_size=300) | st.sampled_from([
@@ -483,6 +484,7 @@ def test_fuzz_trackers_never_raise_and_stay_bounded(port: int, reversed_key: boo
         assert re.fullmatch(r"[^\n\r]*", credential.summary(fields))
 
 
+@pytest.mark.reliability
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=600), st.text(string.ascii_letters + string.digits + "+/=", min_size=12, max_size=40))
 def test_fuzz_http_authorization_and_redact(noise: bytes, token: str) -> None:

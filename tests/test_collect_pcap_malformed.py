@@ -308,6 +308,7 @@ FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCh
 LINKTYPES = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 127]
 
 
+@pytest.mark.reliability
 @FUZZ
 @given(st.sampled_from(LINKTYPES), st.binary(max_size=300))
 def test_fuzz_decode_never_raises(linktype: int, data: bytes) -> None:
@@ -315,6 +316,7 @@ def test_fuzz_decode_never_raises(linktype: int, data: bytes) -> None:
     assert result is None or isinstance(result, str | tuple)
 
 
+@pytest.mark.reliability
 @FUZZ
 @given(st.binary(max_size=200), st.sampled_from([b"", QUERY[:34], ether(b"")[:14] + b"\x45\x00", QUERY[:42]]))
 def test_fuzz_packets_through_the_analyzer(tail: bytes, head: bytes) -> None:
@@ -327,6 +329,7 @@ def test_fuzz_packets_through_the_analyzer(tail: bytes, head: bytes) -> None:
     assert analyzer.held == 0 and not analyzer.flows
 
 
+@pytest.mark.reliability
 @FUZZ
 @given(st.binary(max_size=400), st.booleans())
 def test_fuzz_dns_messages(message: bytes, cut: bool) -> None:
@@ -334,6 +337,7 @@ def test_fuzz_dns_messages(message: bytes, cut: bool) -> None:
     assert result is None or isinstance(result, str | dns.DnsMessage)
 
 
+@pytest.mark.reliability
 @FUZZ
 @given(st.binary(min_size=12, max_size=300))
 def test_fuzz_dns_messages_with_a_plausible_header(body: bytes) -> None:
@@ -342,6 +346,7 @@ def test_fuzz_dns_messages_with_a_plausible_header(body: bytes) -> None:
     assert result is None or isinstance(result, str | dns.DnsMessage)
 
 
+@pytest.mark.reliability
 @FUZZ
 @given(st.binary(max_size=600), st.booleans())
 def test_fuzz_client_hello_bodies(body: bytes, complete: bool) -> None:
@@ -351,6 +356,7 @@ def test_fuzz_client_hello_bodies(body: bytes, complete: bool) -> None:
         tls.fingerprints(result)
 
 
+@pytest.mark.reliability
 @FUZZ
 @given(st.lists(st.binary(max_size=200), max_size=5))
 def test_fuzz_tls_records(chunks: list[bytes]) -> None:
@@ -363,6 +369,7 @@ def test_fuzz_tls_records(chunks: list[bytes]) -> None:
     assembler.partial()
 
 
+@pytest.mark.reliability
 @FUZZ
 @given(st.binary(max_size=2000))
 def test_fuzz_whole_files(data: bytes) -> None:
@@ -373,6 +380,7 @@ def test_fuzz_whole_files(data: bytes) -> None:
         assert 0 <= position.offset <= len(prefix + data)
 
 
+@pytest.mark.reliability
 @FUZZ
 @given(st.lists(st.tuples(st.integers(0, 3), st.binary(max_size=120)), max_size=12))
 def test_fuzz_tcp_streams(segments: list[tuple[int, bytes]]) -> None:

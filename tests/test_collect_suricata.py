@@ -343,6 +343,7 @@ def test_parse_line_rejects_generic_json():
         collector().parse_line(GENERIC_LINE.decode(), Origin(PATH, 0, 1))
 
 
+@pytest.mark.reliability
 @settings(max_examples=100, deadline=None)
 @given(st.binary(max_size=600))
 def test_property_arbitrary_bytes_never_raise(data):
@@ -362,6 +363,7 @@ odd_values = st.recursive(
 )
 
 
+@pytest.mark.reliability
 @settings(max_examples=100, deadline=None)
 @given(st.sampled_from(ALL), st.dictionaries(st.sampled_from(["http", "dns", "alert", "tls"]), odd_values, max_size=3))
 def test_property_odd_shapes_of_known_sections_never_raise(base, overrides):

@@ -385,6 +385,7 @@ def test_generated_rfc5424_lines_round_trip(pri, moment, zulu, host, app, procid
     assert event.raw == line
 
 
+@pytest.mark.reliability
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=400))
 def test_arbitrary_bytes_never_raise(data):
@@ -394,6 +395,7 @@ def test_arbitrary_bytes_never_raise(data):
             assert record.reason
 
 
+@pytest.mark.reliability
 @settings(max_examples=300, deadline=None)
 @given(
     prefix=st.sampled_from(

@@ -276,6 +276,7 @@ def test_parse_line_rejects_non_error_log_line():
         collector().parse_line("2026 nope", Origin("error.log", 0, 1))
 
 
+@pytest.mark.reliability
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=400))
 def test_arbitrary_bytes_never_raise(data):
@@ -283,6 +284,7 @@ def test_arbitrary_bytes_never_raise(data):
         assert isinstance(record, (Event, Malformed))
 
 
+@pytest.mark.reliability
 @settings(max_examples=300, deadline=None)
 @given(
     prefix=st.sampled_from([

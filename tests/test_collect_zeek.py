@@ -545,6 +545,7 @@ def test_property_resume_anywhere_equals_reading_from_start(pieces, with_header,
     assert comparable(rest) == comparable([r for r in full if r.origin.offset >= boundaries[index]])
 
 
+@pytest.mark.reliability
 @settings(max_examples=100, deadline=None)
 @given(st.binary(max_size=600), st.sampled_from([b"", CONN_LOG[:300]]))
 def test_property_arbitrary_bytes_never_raise(data, prefix):

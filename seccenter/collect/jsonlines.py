@@ -257,7 +257,7 @@ def windows_logsource(channel: Any, event_id: Any = None, event_type: Any = None
     service for the channel and the category for Sysmon and PowerShell event ids (``evtx.windows_service`` and
     ``evtx.windows_category``: one table for both collectors)."""
     service = windows_service(channel) if isinstance(channel, str) else None
-    if isinstance(event_id, str) and event_id.strip().isdigit():
+    if isinstance(event_id, str) and event_id.strip().isascii() and event_id.strip().isdigit():
         event_id = int(event_id)
     category = windows_category(service, event_id, event_type) if service else None
     key = (service, category)
@@ -291,7 +291,7 @@ def proxy_fields(url: Any = None, host: Any = None, method: Any = None, user_age
                         ("cs-referrer", referrer)):
         if isinstance(value, str) and value:
             fields[name] = value
-    if isinstance(status, str) and status.isdigit() and len(status) <= 3:
+    if isinstance(status, str) and status.isascii() and status.isdigit() and len(status) <= 3:
         status = int(status)
     if status.__class__ is int:
         fields["sc-status"] = status
@@ -389,12 +389,18 @@ MAX_DOCUMENT_BYTES = 16 << 20
 """A JSON object longer than this is quarantined (its start kept) instead of being held in memory whole."""
 
 
+def _blank(data: bytes) -> bool:
+    """Nothing but white space, commas between objects and byte-order marks (as whole marks, not their bytes)."""
+    return not data.replace(_UTF8_BOM, b"").strip(b" \t\r\n,")
+
+
 class JsonDocumentsCollector(JsonLinesCollector):
     """JSON objects one after another, pretty-printed or not, or arrays of them: ``evtx_dump -o json`` (also
     with its ``Record N`` lines), SigmaHQ's regression samples, ``ConvertTo-Json`` exports.
 
     Each object becomes one event exactly as a JSON line would (``JsonLinesCollector.parse_line``); an
-    array's items are the objects. ``Origin`` is the byte offset and line of the object's first byte. The
+    array's items are the objects. Whatever is not an object (text between objects, an array item that is no
+    object) is malformed, never skipped. ``Origin`` is the byte offset and line of the object's first byte. The
     position advances past each top-level object, and past an array only when it is closed: an array read
     half-way is read again from its start, and the store keeps each event once by its origin offset.
     """
@@ -420,6 +426,7 @@ class JsonDocumentsCollector(JsonLinesCollector):
             stream.seek(offset)
         depth, in_string, top = 0, False, b""
         start = start_line = 0  # where the object being read starts
+        opened = opened_line = 0  # where the top-level object or array being read starts
         buffer, buffer_at = bytearray(), offset  # the bytes read since ``buffer_at`` that may still be needed
         too_long = False
         while True:
@@ -431,7 +438,7 @@ class JsonDocumentsCollector(JsonLinesCollector):
             base = offset
             offset += len(data)
             line_no += 1
-            if depth == 0 and not data.strip().strip(b"\xef\xbb\xbf"):
+            if depth == 0 and _blank(data):
                 position.offset, position.line = offset, line_no
                 buffer.clear()
                 buffer_at = offset
@@ -444,6 +451,8 @@ class JsonDocumentsCollector(JsonLinesCollector):
             if not too_long:
                 buffer += data
             index = 0
+            # where text outside any object starts on this line (between an array's items too); None inside one
+            outside = 0 if depth == 0 or (depth == 1 and top == b"[") else None
             while True:
                 if in_string:
                     found = _IN_STRING.search(data, index)
@@ -454,43 +463,57 @@ class JsonDocumentsCollector(JsonLinesCollector):
                     continue
                 found = _STRUCTURE.search(data, index)
                 if found is None:
-                    if depth == 0 and data[index:].strip(b" \t\r\n,\xef\xbb\xbf"):
-                        yield self._reject(path, base + index, line_no, data[index:], "not a JSON object or array")
-                        position.offset, position.line = offset, line_no
                     break
                 char, at = found.group(), found.start()
                 index = found.end()
                 if char == b'"':
-                    in_string = True
+                    in_string = True  # outside any object, a string is text outside, reported with it
                 elif char in b"{[":
                     if depth == 0:
-                        top = char
-                        if data[:at].strip(b" \t\r\n,\xef\xbb\xbf"):
-                            yield self._reject(path, base, line_no, data[:at], "not a JSON object or array")
+                        top, opened, opened_line = char, base + at, line_no
+                    if outside is not None:
+                        if not _blank(data[outside:at]):
+                            yield self._reject(path, base + outside, line_no, data[outside:at],
+                                               "not a JSON object" if depth else "not a JSON object or array")
+                        outside = None
                     if depth == (0 if top == b"{" else 1):
                         start, start_line, too_long = base + at, line_no, False
                         del buffer[:start - buffer_at]
                         buffer_at = start
                     depth += 1
-                else:
+                    if depth == 1 and top == b"[":
+                        outside = index
+                elif depth > 0:  # (a closing bracket outside any object is text outside)
+                    if outside is not None:  # an array closes: the text after its last item
+                        if not _blank(data[outside:at]):
+                            yield self._reject(path, base + outside, line_no, data[outside:at],
+                                               "not a JSON object")
+                        outside = None
                     depth -= 1
-                    if depth < 0:
-                        yield self._reject(path, base + at, line_no, data[at:], f"unmatched {char.decode()}")
-                        depth = 0
-                        continue
-                    end = base + found.end()
-                    if depth == (0 if top == b"{" else 1) and char == b"}":
+                    if depth == (0 if top == b"{" else 1):  # an item is complete (one that is no object too)
+                        end = base + found.end()
                         yield self._object(path, start, start_line, buffer[:end - buffer_at], too_long)
                         del buffer[:end - buffer_at]
                         buffer_at = end
-                    if depth == 0:  # a top-level object or array is complete
-                        position.offset, position.line = offset, line_no
+                    if depth == 0 or (depth == 1 and top == b"["):
+                        outside = index
+            if outside is not None and not _blank(data[outside:]):
+                yield self._reject(path, base + outside, line_no, data[outside:],
+                                   "not a JSON object" if depth else "not a JSON object or array")
+            if depth == 0:  # a line boundary with no object open: reading can resume here, nothing read is needed
+                position.offset, position.line = offset, line_no
+                buffer.clear()
+                buffer_at, too_long = offset, False
             if not too_long and len(buffer) > MAX_DOCUMENT_BYTES:
                 too_long = True
                 buffer = bytearray(buffer[:QUARANTINE_KEEP_BYTES])
         if depth > 0 and not self.options.wait_for_newline:
-            yield self._reject(path, start, start_line, bytes(buffer[:QUARANTINE_KEEP_BYTES]),
-                               "JSON cut short at the end of the file")
+            if depth == 1 and top == b"[":  # its items are read: only the closing bracket is missing
+                yield self._reject(path, opened, opened_line, b"", "JSON cut short at the end of the file (an array "
+                                                                   "not closed)")
+            else:
+                yield self._reject(path, start, start_line, bytes(buffer[:QUARANTINE_KEEP_BYTES]),
+                                   "JSON cut short at the end of the file")
             position.offset, position.line = offset, line_no
 
     def _object(self, path: str, start: int, line: int, data: bytearray, too_long: bool) -> Event | Malformed:

@@ -100,7 +100,7 @@ def body_length(headers: dict[str, str], response: bool = False) -> int | None:
     if length is None:
         return None if response else 0
     length = length.strip()
-    return int(length) if length.isdigit() and len(length) < 16 else None
+    return int(length) if length.isascii() and length.isdigit() and len(length) < 16 else None
 
 
 def proxy_fields(fields: dict[str, Any], request: Request) -> None:
