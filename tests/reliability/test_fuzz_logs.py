@@ -211,3 +211,34 @@ def test_windows_event_id_in_other_digits_is_kept_as_text() -> None:
     (event,) = registry.create("jsonl").parse(io.BytesIO(line.encode()), PATH, Position())
     assert isinstance(event, Event) and event.fields["EventID"] == "²"
     assert event.time == datetime(2026, 11, 25, 10, tzinfo=UTC)
+
+
+def documents(data: bytes) -> tuple[list[tuple[str, int, bytes]], int]:
+    position = Position()
+    records = JsonDocumentsCollector(OPTIONS).parse(io.BytesIO(data), PATH, position)
+    return [(type(record).__name__, record.origin.offset, record.raw if isinstance(record, Malformed) else b"")
+            for record in records], position.offset
+
+
+def test_json_documents_top_level_string_is_malformed_not_skipped() -> None:
+    assert documents(b'"hello"\n{"a": 1}\n') == ([("Malformed", 0, b'"hello"\n'), ("Event", 8, b"")], 17)
+
+
+def test_json_documents_array_items_that_are_no_objects_are_malformed() -> None:
+    found, end = documents(b'[1, {"a": 1},\n [{"b": 2}], 3\n]\n')
+    assert found == [("Malformed", 1, b"1, "), ("Event", 4, b""), ("Malformed", 15, b'[{"b": 2}]'),
+                     ("Malformed", 25, b", 3\n")]
+    assert end == 31
+
+
+def test_json_documents_junk_is_reported_once_and_a_stray_bracket_is_passed() -> None:
+    found, end = documents(b'x {"a": 1}, y {"b": 2}\n}\n')
+    assert found == [("Malformed", 0, b"x "), ("Event", 2, b""), ("Malformed", 10, b", y "), ("Event", 14, b""),
+                     ("Malformed", 23, b"}\n")]
+    assert end == 25
+
+
+def test_json_documents_an_array_left_open_is_reported_after_its_items() -> None:
+    found, end = documents(b'[{"a": 1},\n')
+    assert found == [("Event", 1, b""), ("Malformed", 0, b"")]
+    assert end == 11
