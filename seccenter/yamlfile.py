@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,13 @@ class LineDict(dict):
 
     line: int | None = None
     key_lines: dict[Any, int]
+
+
+class Documents(list):
+    """The documents of a YAML stream; ``lines`` holds the 1-based line each one starts at (a document that is
+    not a mapping has no ``line`` of its own)."""
+
+    lines: list[int]
 
 
 # Aliases let a few hundred bytes stand for billions of nodes ("billion laughs"): PyYAML shares the objects, but
@@ -83,8 +92,21 @@ def _check_aliases(root: yaml.Node) -> None:
 MAX_DEPTH = 100
 
 
+_NEWLINE = re.compile("\n")
+
+
 class _Loader(yaml.SafeLoader):
     _depth = 0
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._newlines = [match.start() for match in _NEWLINE.finditer(text)]
+        self.document_line = 1
+
+    def line_of(self, mark: yaml.Mark) -> int:
+        """The 1-based line of ``mark`` as editors and ``sed -n`` count lines: YAML also breaks lines at CR, NEL,
+        LS and PS, which would shift every line after them."""
+        return bisect.bisect_left(self._newlines, mark.index) + 1
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         self._depth += 1
@@ -99,13 +121,14 @@ class _Loader(yaml.SafeLoader):
     def compose_document(self) -> yaml.Node | None:
         node = super().compose_document()
         if node is not None:
+            self.document_line = self.line_of(node.start_mark)
             _check_aliases(node)
         return node
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:
         self.flatten_mapping(node)
         mapping = LineDict()
-        mapping.line = node.start_mark.line + 1
+        mapping.line = self.line_of(node.start_mark)
         mapping.key_lines = {}
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=deep)
@@ -118,27 +141,39 @@ class _Loader(yaml.SafeLoader):
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark)
             mapping[key] = self.construct_object(value_node, deep=deep)
-            mapping.key_lines[key] = key_node.start_mark.line + 1
+            mapping.key_lines[key] = self.line_of(key_node.start_mark)
         return mapping
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_mapping)
 
 
-def load_documents(text: str, path: str) -> list[Any]:
+def load_documents(text: str, path: str) -> Documents:
     """Every document of a YAML stream, mappings as ``LineDict``; raises ``YamlFileError``."""
+    documents = Documents()
+    documents.lines = []
     try:
-        return list(yaml.load_all(text, Loader=_Loader))  # noqa: S506 - _Loader derives from SafeLoader
+        loader = _Loader(text)  # (what yaml.load_all does, keeping each document's line)
+        try:
+            while loader.check_data():
+                documents.append(loader.get_data())
+                documents.lines.append(loader.document_line)
+        finally:
+            loader.dispose()
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow (most control characters)
+        reason = f"unacceptable character #x{error.character:04x}: {error.reason}"
+        raise YamlFileError(reason, SourceLocation(path, text.count("\n", 0, error.position) + 1)) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark is not None else None
+        line = text.count("\n", 0, mark.index) + 1 if mark is not None else None
         reason = " ".join(part for part in (error.context, error.problem) if part) or str(error)
         raise YamlFileError(reason, SourceLocation(path, line)) from None
     except yaml.YAMLError as error:
         raise YamlFileError(str(error), SourceLocation(path)) from None
+    return documents
 
 
-def read_documents(path: Path) -> list[Any]:
+def read_documents(path: Path) -> Documents:
     """Read and parse a YAML file; unreadable or undecodable files raise ``YamlFileError`` too."""
     try:
         text = path.read_text(encoding="utf-8")

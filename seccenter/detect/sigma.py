@@ -193,14 +193,14 @@ def _load_file(path: Path, loader: _Loader) -> Iterator[CompiledRule | RuleError
     except YamlFileError as error:
         yield RuleError(name, error.location.line, f"invalid YAML: {error.reason}")
         return
+    for document, line in zip(documents, documents.lines, strict=True):
+        if document is not None and not isinstance(document, dict):
+            yield RuleError(name, line, f"a Sigma rule is a mapping, not {type(document).__name__}")
+            return
     documents = [document for document in documents if document is not None]
     if not documents:
         yield RuleError(name, None, "no Sigma rule in file")
         return
-    for document in documents:
-        if not isinstance(document, dict):
-            yield RuleError(name, None, f"a Sigma rule is a mapping, not {type(document).__name__}")
-            return
     # correlation documents go to parse_correlation: pySigma raises (even when collecting errors) on a range
     # condition, and a collection resolves references only within itself, raising for rules in other files
     for document in [document for document in documents if "correlation" in document]:

@@ -52,9 +52,10 @@ def parse_duration(text: str) -> Duration:
             raise DurationError(f"{text!r}: years and months are not supported (their length varies); "
                                 "use days or weeks")
         raise DurationError(f"{text!r} is not an ISO 8601 duration such as PT72H, P2D, P1W or P1DT12H")
-    parts = {name: int(value) for name, value in match.groupdict().items() if value is not None}
-    if any(len(str(value)) > MAX_DIGITS for value in parts.values()):
-        raise DurationError(f"{text!r} is longer than any playbook deadline")
+    digits = {name: value for name, value in match.groupdict().items() if value is not None}
+    if any(len(value.lstrip("0")) > MAX_DIGITS for value in digits.values()):  # before int(), which refuses 4300
+        raise DurationError(f"{text[:40]!r} is longer than any playbook deadline")
+    parts = {name: int(value) for name, value in digits.items()}
     if "weeks" in parts and len(parts) > 1:
         raise DurationError(f"{text!r}: ISO 8601 writes weeks alone (P2W); use days for mixed durations")
     days = parts.get("weeks", 0) * 7 + parts.get("days", 0)

@@ -74,7 +74,7 @@ def load_file(path: Path) -> Playbook:
     if len(documents) != 1:
         raise PlaybookError([Problem(SourceLocation(str(path)), f"a playbook file holds one YAML document, not "
                                                                 f"{len(documents)}")])
-    return from_document(documents[0], str(path))
+    return from_document(documents[0], str(path), documents.lines[0])
 
 
 def load_library(paths: Iterable[Path]) -> Library:

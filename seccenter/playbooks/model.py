@@ -310,18 +310,19 @@ class _Reader:
         return tuple(item.strip() for item in items)
 
 
-def from_document(document: Any, path: str) -> Playbook:
-    """The playbook in a parsed YAML document; raises ``PlaybookError`` listing every problem."""
+def from_document(document: Any, path: str, line: int | None = None) -> Playbook:
+    """The playbook in a parsed YAML document (starting at ``line``); raises ``PlaybookError`` listing every
+    problem."""
     reader = _Reader(path)
-    playbook = _read_playbook(reader, document)
+    playbook = _read_playbook(reader, document, line)
     if reader.problems or playbook is None:
         raise PlaybookError(reader.problems or [Problem(SourceLocation(path), "not a playbook")])
     return playbook
 
 
-def _read_playbook(reader: _Reader, document: Any) -> Playbook | None:
+def _read_playbook(reader: _Reader, document: Any, document_line: int | None) -> Playbook | None:
     if not isinstance(document, dict):
-        reader.problem(reader.line(document), "a playbook is a mapping with id, title, version, date and steps")
+        reader.problem(document_line, "a playbook is a mapping with id, title, version, date and steps")
         return None
     line = reader.line
     for key in sorted(map(str, set(document) - _PLAYBOOK_KEYS)):
@@ -342,7 +343,7 @@ def _read_playbook(reader: _Reader, document: Any) -> Playbook | None:
     before = len(reader.problems)
     steps = _read_steps(reader, document.get("steps"), line(document, "steps")) if "steps" in document else []
     start = document.get("start", steps[0].id if steps else None)
-    if "start" in document and start not in {step.id for step in steps}:
+    if "start" in document and (not isinstance(start, str) or start not in {step.id for step in steps}):
         reader.problem(line(document, "start"), f"start names no step: {start!r}")
     elif steps and len(reader.problems) == before:  # a step that could not be read would show up as missing
         _check_structure(reader, steps, start)
