@@ -466,7 +466,7 @@ def _writes_during_a_scan(site: Path, workloads: ModuleType, runner: CliRunner, 
                                        env=_environment(), timeout=60, check=False)
                 assert other.returncode == 0, other.stderr
                 notes += 1
-        assert scan.poll() is None, "the scan ended before the writers did: make the workload larger"
+        assert scan.poll() is None, f"the scan ended before the writers did: {scan.communicate()}"
         with sqlite3.connect(db) as connection:
             events_during = connection.execute("SELECT count(*) FROM events").fetchone()[0] - events_before
         scan.send_signal(signal.SIGTERM)
@@ -474,7 +474,7 @@ def _writes_during_a_scan(site: Path, workloads: ModuleType, runner: CliRunner, 
     finally:
         scan.kill()
     assert "database is locked" not in err
-    assert scan.returncode == 2 and json.loads(out)["status"] == "interrupted"
+    assert scan.returncode == 2 and json.loads(out)["status"] == "interrupted", (out, err)
     assert events_during > 10_000  # the scan was writing all along
     with sqlite3.connect(db) as connection:
         assert connection.execute("SELECT count(*) FROM alert_notes WHERE note LIKE 'write test ack %'"
