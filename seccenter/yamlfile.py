@@ -125,6 +125,13 @@ class _Loader(yaml.SafeLoader):
             _check_aliases(node)
         return node
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except ValueError as error:  # PyYAML's own checks stop short: a date that is no day (2026-02-30), an int
+            raise yaml.constructor.ConstructorError(  # longer than int() takes (4300 digits)
+                None, None, f"cannot read this value: {error}", node.start_mark) from None
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:
         self.flatten_mapping(node)
         mapping = LineDict()
@@ -168,6 +175,9 @@ def load_documents(text: str, path: str) -> Documents:
         line = text.count("\n", 0, mark.index) + 1 if mark is not None else None
         reason = " ".join(part for part in (error.context, error.problem) if part) or str(error)
         raise YamlFileError(reason, SourceLocation(path, line)) from None
+    except ValueError as error:  # the scanner lets an escape through unchecked: "\U00110000" reaches chr()
+        line = loader.line_of(loader.get_mark())
+        raise YamlFileError(f"cannot read this value: {error}", SourceLocation(path, line)) from None
     except yaml.YAMLError as error:
         raise YamlFileError(str(error), SourceLocation(path)) from None
     return documents

@@ -194,6 +194,27 @@ def test_playbook_due_with_thousands_of_digits_is_a_problem(files) -> None:
     assert "longer than any playbook deadline" in raised.value.problems[0].message
 
 
+def test_a_date_that_is_no_day_is_a_problem_not_a_crash(files) -> None:
+    """PyYAML reads 2026-02-30 as a date and lets datetime's ValueError out: every loader crashed on the typo."""
+    path = files(b"id: p\ntitle: t\nversion: '1'\ndate: 2026-02-30\nsteps:\n  - {id: a, kind: manual, title: A}\n",
+                 ".yaml")
+    with pytest.raises(PlaybookError) as raised:
+        load_file(path)
+    (problem,) = raised.value.problems
+    assert problem.location.line == 4 and "day is out of range for month" in problem.message
+
+
+def test_an_escape_past_unicode_is_located(files) -> None:
+    (error,) = load_rules([files(b'title: ok\ndescription: "\\U00110000"\n')]).errors
+    assert error.line == 2 and "cannot read this value" in error.reason
+
+
+def test_an_int_of_thousands_of_digits_is_located() -> None:
+    with pytest.raises(YamlFileError) as raised:
+        load_documents("a: 1\nb: " + "9" * 5000 + "\n", "f.yaml")
+    assert raised.value.location.line == 2
+
+
 ISSUE_10 = "reported to issue 10 (config.py/units.py are its files): crashes instead of a ConfigError"
 
 
