@@ -45,6 +45,8 @@ OPTIONS = CollectOptions(tz=UTC, year=2026)
 PATH = "/var/log/fuzz.log"
 BOM = b"\xef\xbb\xbf"
 
+AUTH_NUMBERS = ("pid", "src_port", "uid", "gid", "attempts", "repeated", "facility", "severity", "priority")
+
 LINE_FORMATS = {
     "syslog-rfc3164": ("syslog", line_file(syslog_lines())),
     "syslog-rfc5424": ("syslog", line_file(syslog5424_lines())),
@@ -110,6 +112,10 @@ def test_line_collectors_account_for_every_line(fuzzed: str, data: st.DataObject
     assert len(records) == expected_records(content, max_line, headers=name == "zeek")
     check_records(records, content)
     assert position.offset == len(content)
+    if name in ("syslog", "journald"):  # auth.log semantics: numbers the rules compare are numbers
+        for record in records:
+            if isinstance(record, Event):
+                assert all(isinstance(record.fields[field], int) for field in AUTH_NUMBERS if field in record.fields)
 
 
 # --- JSON documents (format json): objects one after another, pretty-printed, in arrays --------------------
