@@ -45,6 +45,7 @@ from seccenter.store.correlation_state import load_state, save_state
 from seccenter.store.events import event_ids, insert_events, insert_malformed
 from seccenter.store.filescan import forget_scanned, is_unchanged, save_scanned
 from seccenter.store.ingest_state import get_checkpoint, save_checkpoint
+from seccenter.store.transaction import write_transaction
 
 BATCH_SIZE = 2000
 
@@ -339,7 +340,9 @@ def _ingest_records(db: Database, source: Source, key: str, file_key: str, finge
     payload_alerts: list[tuple[Alert, dict[str, Any]]] = []
 
     def flush() -> None:
-        with db.atomic():
+        # the write lock first: a batch that reads before it writes (the empty last one reads the correlation
+        # table) would otherwise fail at once with "database is locked" when an analyst's write came in between
+        with write_transaction(db):
             report.new_events += insert_events(db, events, file_key)
             insert_malformed(db, malformed, file_key)
             stored, found = alerts, []
@@ -474,7 +477,7 @@ def yara_scan(db: Database, rules: CompiledRules, targets: Iterable[Path], optio
     results: list[FileResult] = []
 
     def flush() -> None:
-        with db.atomic():
+        with write_transaction(db):
             for result in results:
                 path = result.entry.path
                 summary.new_alerts += _store_findings(db, display_path(os.path.abspath(path)), display_path(path),
@@ -517,6 +520,6 @@ def yara_scan_pid(db: Database, rules: CompiledRules, pid: int, timeout: int) ->
         started = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
     except (OSError, IndexError):
         started = "unknown"
-    with db.atomic():
+    with write_transaction(db):
         summary.new_alerts = _store_findings(db, name, name, None, None, f"start:{started}", findings)
     return summary

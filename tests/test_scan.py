@@ -28,10 +28,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from seccenter import pipeline
 from seccenter.cli import main
 from seccenter.config import load_config
-from seccenter.resources import ioc_lists, samples
+from seccenter.detect.sigma import load_rules, standard_pipeline
+from seccenter.resources import ioc_lists, samples, sigma_rules
 from seccenter.scan import ScanLocked, applied_environment, scan_lock
+from seccenter.store.db import open_db
 
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 SOURCE_KEYS = {"name", "kind", "files", "events", "new", "malformed", "alerts", "error", "failed", "note", "seconds"}
@@ -481,6 +484,32 @@ def _writes_during_a_scan(site: Path, workloads: ModuleType, runner: CliRunner, 
         assert connection.execute("SELECT status, exit_code FROM scan_runs ORDER BY id DESC LIMIT 1"
                                   ).fetchone() == ("interrupted", 2)
     assert acks > 20 and notes > 20
+
+
+def test_each_batch_takes_the_write_lock_before_it_reads(tmp_path: Path) -> None:
+    """The last batch of a file that ends on a batch boundary stores no event: it reads (the correlation table)
+    before it writes its reading position. A deferred transaction would then fail at once with "database is
+    locked" when another process committed in between; the batch must hold the write lock from its start."""
+    log = tmp_path / "auth.log"
+    log.write_text("".join((samples() / "auth.log").read_text().splitlines(keepends=True)[:100]))
+    db = open_db(tmp_path / "s.db")
+    analyst = sqlite3.connect(tmp_path / "s.db", isolation_level=None, timeout=0)
+    analyst.execute("CREATE TABLE notes (note TEXT)")
+    attempts: list[str] = []
+
+    def write_between(statement: str) -> None:
+        if statement.startswith("INSERT INTO ingest_state") and len(attempts) < 3:
+            try:
+                analyst.execute("INSERT INTO notes VALUES ('written while the batch runs')")
+                attempts.append("committed")
+            except sqlite3.OperationalError as error:
+                attempts.append(str(error))
+
+    db.conn.set_trace_callback(write_between)
+    summary = pipeline.ingest(db, [log], load_rules([sigma_rules()], standard_pipeline()), batch_size=50)
+    assert summary.sources[0].error is None and summary.sources[0].new_events == 100
+    # 100 lines in batches of 50: the third batch is the empty one; no write got in while any batch ran
+    assert attempts == ["database is locked"] * 3
 
 
 def test_cli_writes_succeed_while_a_scan_ingests_for_30_seconds(site: Path, workloads: ModuleType,
