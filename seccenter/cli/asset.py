@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 from sqlite_utils import Database
 
@@ -13,7 +11,7 @@ from seccenter.cli.ropa import register_db
 from seccenter.privacy.assets import ASSET_FIELDS, CRITICALITIES, Asset, address_problem
 from seccenter.privacy.records import Problems, Source, read_record
 from seccenter.report.register_view import assets_table
-from seccenter.report.terminal import make_console, visible
+from seccenter.report.terminal import json_text, make_console, visible
 from seccenter.store import assets as store
 from seccenter.store.ropa import get_activity, link_asset
 
@@ -75,8 +73,8 @@ def list_command(app: AppContext, as_json: bool) -> None:
     db = register_db(app)
     assets, linked = store.list_assets(db), store.activities_of_assets(db)
     if as_json:
-        click.echo(json.dumps([{**asset.to_dict(), "processing_activities": linked.get(asset.id, [])}
-                               for asset in assets], indent=2, ensure_ascii=False))
+        click.echo(json_text([{**asset.to_dict(), "processing_activities": linked.get(asset.id, [])}
+                              for asset in assets]))
     else:
         make_console().print(assets_table(assets, linked))
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -16,7 +15,7 @@ from seccenter.privacy import breach
 from seccenter.privacy.breach import NIS2_ENTITIES, BreachError, BreachInput
 from seccenter.privacy.deadlines import OBLIGATIONS, shown
 from seccenter.privacy.enisa import BASIC_SCORE, CB_TABLE, EI_TABLE
-from seccenter.report.terminal import make_console, safe, visible
+from seccenter.report.terminal import TEXT_LIMIT, json_text, make_console, safe, visible
 
 
 class MomentType(click.ParamType):
@@ -104,7 +103,7 @@ def assess_command(app: AppContext, incident_id: int, aware_at: datetime, occurr
     except (BreachError, IncidentError) as error:
         raise _fail(error) from None
     if as_json:
-        click.echo(json.dumps(assessment.to_json(zone), indent=2, ensure_ascii=False))
+        click.echo(json_text(assessment.to_json(zone)))
         return
     console = make_console()
     factors = Table(title=f"Incident {incident_id}: severity {assessment.severity:g} ({assessment.risk})", expand=True)
@@ -113,10 +112,10 @@ def assess_command(app: AppContext, incident_id: int, aware_at: datetime, occurr
     factors.add_column("reason", ratio=1, overflow="fold")
     for factor in assessment.factors:
         value = "-" if factor.value is None else f"{factor.value}"
-        factors.add_row(factor.name, value, safe(factor.reason, limit=None))
+        factors.add_row(factor.name, value, safe(factor.reason, limit=TEXT_LIMIT))
     console.print(factors)
     for reason in assessment.reasons:
-        console.print(safe(reason, limit=None))
+        console.print(safe(reason, limit=TEXT_LIMIT))
     for key, due in assessment.due_dates():
         console.print(f"due {shown(due, zone)}: {OBLIGATIONS[key].label} ({OBLIGATIONS[key].basis})", markup=False)
 
@@ -160,17 +159,18 @@ def show_command(app: AppContext, incident_id: int, zone, as_json: bool) -> None
     except (BreachError, IncidentError) as error:
         raise _fail(error) from None
     if as_json:
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        click.echo(json_text(document))
         return
     console = make_console()
     result = document["assessment"]["result"]
     console.print(f"incident {incident_id}: severity {result['severity']:g} ({result['risk']}), aware "
                   f"{shown(document['assessment']['aware_at'], zone)}", markup=False)
     for reason in result["reasons"]:
-        console.print(safe(reason, limit=None))
+        console.print(safe(reason, limit=TEXT_LIMIT))
     for item in document["obligations"]:
         due = shown(item["due"], zone) if item["due"] else "without undue delay"
         console.print(f"{item['obligation']}: {item['status']} (due {due})", markup=False)
     for item in document["submissions"]:
-        console.print(safe(f"submitted {shown(item['submitted_at'], zone)}: {item['obligation']}"
-                           f"{'' if item['final'] else ' (first phase)'} {item['note'] or ''}".rstrip(), limit=None))
+        phase = "" if item["final"] else " (first phase)"
+        console.print(safe(f"submitted {shown(item['submitted_at'], zone)}: {item['obligation']}{phase} "
+                           f"{item['note'] or ''}".rstrip(), limit=TEXT_LIMIT))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -15,7 +14,7 @@ from seccenter.privacy.dpia import CRITERIA, new_dpia, read_content_yaml, screen
 from seccenter.privacy.records import RegisterError
 from seccenter.privacy.ropa import ProcessingActivity
 from seccenter.report.register_view import dpia_view, screening_view
-from seccenter.report.terminal import make_console, visible
+from seccenter.report.terminal import json_text, make_console, visible
 from seccenter.store import dpia as store
 from seccenter.store.ropa import get_activity
 
@@ -60,7 +59,7 @@ def screen_command(app: AppContext, activity: str, criteria: str | None, as_json
     record = _activity(register_db(app), activity)
     screening = screen(record, given)
     if as_json:
-        click.echo(json.dumps(screening.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(json_text(screening.to_dict()))
     else:
         make_console().print(screening_view(screening, record.name))
 
@@ -108,7 +107,7 @@ def show(app: AppContext, ident: str, as_json: bool) -> None:
     if dpia is None:
         raise click.ClickException(f"no DPIA {visible(ident)!r}")
     if as_json:
-        click.echo(json.dumps(dpia.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(json_text(dpia.to_dict()))
         return
     activity = get_activity(db, dpia.activity)
     make_console().print(dpia_view(dpia, activity.name if activity else ""))

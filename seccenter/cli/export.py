@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import json
-import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,8 @@ from seccenter.cli.context import AppContext
 from seccenter.cli.options import since_option
 from seccenter.privacy.pseudonym import PseudonymError, Pseudonymiser, read_key
 from seccenter.report import ecs
+from seccenter.report.output import OutputError, private_file
+from seccenter.report.terminal import json_text
 from seccenter.store.alerts import list_alerts
 from seccenter.store.events import iter_events
 
@@ -48,21 +48,25 @@ def command(app: AppContext, kind: str, fmt: str, since, output: Path | None, ps
     if pseudonymiser is not None:
         pseudonymiser.learn(select())  # names that some records hold in a field only, replaced in all
         rows = map(pseudonymiser.record, rows)
-    target = output.with_name(output.name + ".part") if output else None
-    # an export holds personal data (pseudonymised data too): private from the moment it exists
-    stream = os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") \
-        if target else sys.stdout
-    count = 0
-    try:
-        for document in ecs.documents(rows, kind):
-            stream.write(json.dumps(document, ensure_ascii=False, default=str) + "\n")
-            count += 1
-    finally:
-        if target:
-            stream.close()
-    if target and output:
-        target.replace(output)
+    lines = (json_text(document, indent=None) + "\n" for document in ecs.documents(rows, kind))
+    if output is None:
+        count = _write(lines, sys.stdout.write)
+    else:
+        # an export holds personal data (pseudonymised data too): private from the moment it exists
+        try:
+            with private_file(output) as stream:
+                count = _write(lines, lambda line: stream.write(line.encode("utf-8")))
+        except OutputError as error:
+            raise click.ClickException(str(error)) from None
     click.echo(f"{count} {kind} exported", err=True)
+
+
+def _write(lines: Iterable[str], write: Callable[[str], Any]) -> int:
+    count = 0
+    for line in lines:
+        write(line)
+        count += 1
+    return count
 
 
 def _pseudonymiser(pseudonymise: bool, key_file: Path | None) -> Pseudonymiser | None:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import shlex
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +17,7 @@ from seccenter.playbooks.library import default_directory, load_library
 from seccenter.playbooks.runner import proposals
 from seccenter.privacy.deadlines import DEFAULT_ZONE
 from seccenter.report.incident_view import incident_view, incidents_table, obligations_json
-from seccenter.report.terminal import make_console, visible
+from seccenter.report.terminal import TEXT_LIMIT, json_text, make_console, visible
 
 _DURATION_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
@@ -34,7 +33,7 @@ def _fail(error: Exception) -> click.ClickException:
 
 
 def _echo_json(document: Any) -> None:
-    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    click.echo(json_text(document))
 
 
 @click.group("incident")
@@ -239,9 +238,10 @@ def propose_command(app: AppContext, window: timedelta, since, as_json: bool) ->
     console.print(f"{len(proposals)} proposed incidents", markup=False)
     for proposal in proposals:
         alerts = " ".join(f"--alert {alert_id}" for alert_id in proposal.alert_ids)
-        # the title holds event text: quoted for the shell and with control characters made visible
+        # the title holds event text: with control characters made visible, cut, and quoted for the shell
         console.print(f"{len(proposal.alert_ids)} alerts, {proposal.level}: seccenter incident open --title "
-                      f"{visible(shlex.quote(proposal.title), limit=None)} {alerts}", markup=False, soft_wrap=True)
+                      f"{shlex.quote(visible(proposal.title, limit=TEXT_LIMIT))} {alerts}", markup=False,
+                      soft_wrap=True)
 
 
 @command.group("evidence")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +21,7 @@ from seccenter.playbooks.runner import RunnerError
 from seccenter.report.i18n import LANGUAGES
 from seccenter.report.output import OutputError, write_private
 from seccenter.report.playbook_view import runs_view
-from seccenter.report.terminal import make_console, visible
+from seccenter.report.terminal import json_text, make_console, visible
 
 
 def _fail(error: Exception | str) -> click.ClickException:
@@ -30,7 +29,7 @@ def _fail(error: Exception | str) -> click.ClickException:
 
 
 def _echo_json(document: Any) -> None:
-    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    click.echo(json_text(document))
 
 
 def directory_option(command: Callable) -> Callable:

@@ -19,7 +19,7 @@ from seccenter.privacy.ropa import ACTIVITY_FIELDS, Loaded, ProcessingActivity, 
 from seccenter.privacy.validate import failed_records, validate_register
 from seccenter.report.output import OutputError, write_private
 from seccenter.report.register_view import activities_table, findings_table, record_view
-from seccenter.report.terminal import make_console, visible
+from seccenter.report.terminal import json_text, make_console, visible
 from seccenter.resources import examples
 from seccenter.store import ropa as store
 from seccenter.store.alerts import list_alerts
@@ -146,8 +146,8 @@ def list_command(app: AppContext, as_json: bool) -> None:
     db = register_db(app)
     activities, processors = store.list_activities(db), store.list_processors(db)
     if as_json:
-        click.echo(json.dumps({"processing_activities": [a.to_dict() for a in activities],
-                               "processors": [p.to_dict() for p in processors]}, indent=2, ensure_ascii=False))
+        click.echo(json_text({"processing_activities": [a.to_dict() for a in activities],
+                              "processors": [p.to_dict() for p in processors]}))
     else:
         make_console().print(activities_table(activities, processors))
 
@@ -167,7 +167,7 @@ def show(app: AppContext, ident: str, as_json: bool) -> None:
     if not records:
         raise click.ClickException(f"no processing activity or processor record {visible(ident)!r}")
     if as_json:
-        click.echo(json.dumps(records[0].to_dict(), indent=2, ensure_ascii=False))
+        click.echo(json_text(records[0].to_dict()))
         return
     findings = [f for f in validate_register(register, date.today(), asset_ids(db)) if f.record == ident]
     make_console().print(record_view(records[0], findings))
@@ -214,7 +214,7 @@ def export(app: AppContext, fmt: str | None, output: Path | None) -> None:
             fmt = "yaml"
     text = dump(store.load_register(register_db(app)), fmt)
     if output is None:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, color=True)  # as it is: off a terminal click would strip ANSI codes from the data
         return
     try:
         write_private(output, text)
@@ -246,8 +246,8 @@ def validate(app: AppContext, path: Path | None, fmt: str | None, as_of: Any, as
     failed = failed_records(findings)
     records = len(register.processing_activities) + len(register.processors)
     if as_json:
-        click.echo(json.dumps({"records": records, "failed": failed,
-                               "findings": [finding.to_dict() for finding in findings]}, indent=2, ensure_ascii=False))
+        click.echo(json_text({"records": records, "failed": failed,
+                              "findings": [finding.to_dict() for finding in findings]}))
     else:
         console = make_console()
         if findings:

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from seccenter.privacy.deadlines import OBLIGATIONS, countdown, shown
-from seccenter.report.terminal import level_text, safe
+from seccenter.report.terminal import TEXT_LIMIT, level_text, safe
 
 URGENT_SECONDS = 12 * 3600
 _OPEN = ("open", "partial")
@@ -77,7 +77,7 @@ def incident_view(case: dict[str, Any], timeline: list[dict[str, Any]], evidence
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column(overflow="fold")
-    head.add_row("incident", Text(f"{case['id']}: ") + safe(case["title"], limit=None))
+    head.add_row("incident", Text(f"{case['id']}: ") + safe(case["title"], limit=TEXT_LIMIT))
     head.add_row("status", Text(case["status"] + (f" ({case['close_reason']})" if case.get("close_reason") else "")))
     head.add_row("severity", level_text(case["severity"]))
     head.add_row("category", safe(case["category"]))
@@ -104,6 +104,6 @@ def incident_view(case: dict[str, Any], timeline: list[dict[str, Any]], evidence
     events.add_column("what", ratio=1, overflow="fold")
     for entry in timeline:
         events.add_row(local(entry["time"], zone), entry["kind"], safe(entry["actor"] or ""),
-                       safe(entry["text"], limit=2000))
+                       safe(entry["text"], limit=TEXT_LIMIT))
     parts.append(events)
     return Group(*parts)

@@ -16,7 +16,7 @@ from seccenter.privacy.dpia import Dpia, Screening
 from seccenter.privacy.records import Contact, Transfer
 from seccenter.privacy.ropa import ProcessingActivity, ProcessorRecord
 from seccenter.privacy.validate import Finding
-from seccenter.report.terminal import safe
+from seccenter.report.terminal import TEXT_LIMIT, safe
 
 RISK_STYLES = {"low": "green", "medium": "yellow", "high": "bold red"}
 
@@ -43,9 +43,9 @@ def _value(value: Any) -> Text:
     if value is None or value == () or value == {} or value == "":
         return Text("-", style="dim")
     if isinstance(value, Contact):
-        return safe(f"{value.name} <{value.contact}>" if value.contact else value.name, limit=None)
+        return safe(f"{value.name} <{value.contact}>" if value.contact else value.name, limit=TEXT_LIMIT)
     if isinstance(value, Transfer):
-        return safe(f"{value.country}: {value.safeguard or '(no safeguard)'}", limit=None)
+        return safe(f"{value.country}: {value.safeguard or '(no safeguard)'}", limit=TEXT_LIMIT)
     if isinstance(value, tuple):
         lines = Text()
         for index, item in enumerate(value):
@@ -58,9 +58,9 @@ def _value(value: Any) -> Text:
         for index, (category, measures) in enumerate(value.items()):
             if index:
                 lines.append("\n")
-            lines.append_text(safe(f"{category}: {'; '.join(measures)}", limit=None))
+            lines.append_text(safe(f"{category}: {'; '.join(measures)}", limit=TEXT_LIMIT))
         return lines
-    return safe(value.isoformat() if hasattr(value, "isoformat") else value, limit=None)
+    return safe(value.isoformat() if hasattr(value, "isoformat") else value, limit=TEXT_LIMIT)
 
 
 def record_view(record: ProcessingActivity | ProcessorRecord, findings: Sequence[Finding]) -> Group:
@@ -79,7 +79,7 @@ def findings_table(findings: Sequence[Finding], title: str | None = None) -> Tab
     for finding in findings:
         style = "red" if finding.severity == "error" else "yellow"
         table.add_row(safe(finding.record), safe(finding.field), finding.article,
-                      safe(f"{finding.severity}: {finding.message}", style=style, limit=None))
+                      safe(f"{finding.severity}: {finding.message}", style=style, limit=TEXT_LIMIT))
     return table
 
 
@@ -100,7 +100,7 @@ def screening_view(screening: Screening, activity_name: str) -> Group:
     table = Table(show_header=False)
     table.add_column("reason", overflow="fold")
     for reason in screening.reasons:
-        table.add_row(safe(reason.text, limit=None))
+        table.add_row(safe(reason.text, limit=TEXT_LIMIT))
     return Group(heading, Text(f"WP248 criteria met: {', '.join(screening.criteria) or 'none'}"), table)
 
 

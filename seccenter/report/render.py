@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ import jinja2
 
 from seccenter.privacy.register_csv import neutralise
 from seccenter.report.i18n import LANGUAGES, translate, translate_or
-from seccenter.report.terminal import visible
+from seccenter.report.terminal import json_text, visible
 from seccenter.resources import report_templates
 
 FORMATS = ("md", "html", "json", "csv")
@@ -76,7 +75,7 @@ def render(document: Document, fmt: str, lang: str, templates: Path | None = Non
     if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}")
     if fmt == "json":
-        return json.dumps(document.data, indent=2, ensure_ascii=False) + "\n"
+        return json_text(document.data) + "\n"
     if fmt == "csv":
         if not document.csv_header:
             raise ValueError(f"the {document.kind} report has no CSV form")

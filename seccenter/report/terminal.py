@@ -13,19 +13,29 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_C1 = re.compile(r"[\x7f-\x9f]")
+# control characters, and the invisible ones that reorder or hide text (bidi controls as in "Trojan Source",
+# zero-width characters): a file name "invoice\u202egpj.exe" must not show as "invoiceexe.jpg"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_RAW_IN_JSON = re.compile(r"[\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+TEXT_LIMIT = 2000
+"""Characters of one free text (a note, a DPIA's description) on a detail screen; the reports hold all of it."""
 LEVEL_STYLES = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan",
                 "informational": "dim"}
 
 
 def visible(value: Any, limit: int | None = 200) -> str:
-    """Control characters (ANSI escapes included) as ``\\xNN``; long values cut with an ellipsis."""
+    """Control characters (ANSI escapes included) as ``\\xNN``, bidi and zero-width characters as ``\\uNNNN``;
+    long values cut with an ellipsis."""
     text = value if isinstance(value, str) else str(value)
-    text = _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text.replace("\t", " "))
+    text = _CONTROL.sub(_escaped, text.replace("\t", " "))
     if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "…"
     return text
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def safe(value: Any, style: str = "", limit: int | None = 200) -> Text:
@@ -84,11 +94,13 @@ def alerts_table(alerts: Iterable[dict[str, Any]], title: str = "Alerts", stored
     return table
 
 
-def json_text(document: Any) -> str:
-    """One JSON document for stdout. ``ensure_ascii=False`` keeps names readable, and json escapes C0 controls
-    (ESC included) anyway, but it leaves DEL and the C1 controls (U+0080-U+009F, U+009B is a CSI) raw: some
-    terminals act on them, so they are written as \\u escapes too (the same JSON value)."""
-    return _C1.sub(lambda match: f"\\u{ord(match.group()):04x}", json.dumps(document, indent=2, ensure_ascii=False))
+def json_text(document: Any, indent: int | None = 2) -> str:
+    """One JSON document for stdout (``indent=None``: on one line). ``ensure_ascii=False`` keeps names readable,
+    and json escapes C0 controls (ESC included) anyway, but it leaves DEL and the C1 controls (U+0080-U+009F,
+    U+009B is a CSI) raw: some terminals act on them, so they are written as \\u escapes too (the same JSON
+    value), and so are the bidi and zero-width characters that would reorder or hide what a terminal shows."""
+    return _RAW_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}",
+                            json.dumps(document, indent=indent, ensure_ascii=False))
 
 
 def make_console(stderr: bool = False) -> Console:
