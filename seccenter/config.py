@@ -23,7 +23,7 @@ from seccenter.privacy.deadlines import DEFAULT_ZONE
 from seccenter.resources import sigma_rules, yara_rules
 from seccenter.store.alerts import LEVELS
 from seccenter.units import parse_duration, parse_size
-from seccenter.yamlfile import LineDict, SourceLocation, YamlFileError, read_documents
+from seccenter.yamlfile import LineDict, Problem, SourceLocation, YamlFileError, read_documents
 
 BUNDLED = "bundled"
 """In a rule list: the rules shipped with seccenter."""
@@ -33,15 +33,6 @@ SYSLOG_FACILITIES = ("user", "daemon", "auth", "authpriv", "security", "local0",
 DEFAULT_THRESHOLD = "high"
 DEFAULT_RETENTION = timedelta(days=90)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Problem:
-    location: SourceLocation
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.location}: {self.message}"
 
 
 class ConfigError(Exception):

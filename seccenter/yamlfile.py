@@ -20,6 +20,20 @@ class SourceLocation:
         return f"{self.path}:{self.line}" if self.line is not None else self.path
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a file that was read, with where it is (config and playbook loaders collect these)."""
+
+    location: SourceLocation
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.location.path, "line": self.location.line, "message": self.message}
+
+
 class YamlFileError(ValueError):
     """A YAML document that cannot be read; ``location`` says where."""
 

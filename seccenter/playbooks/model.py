@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from seccenter.playbooks.durations import Duration, DurationError, parse_duration
-from seccenter.yamlfile import LineDict, SourceLocation
+from seccenter.yamlfile import LineDict, Problem, SourceLocation
 
 KINDS = ("manual", "command", "decision", "parallel", "playbook")
 ANCHORS = ("detection", "awareness")
@@ -46,18 +46,6 @@ _KIND_KEYS = {"manual": set(), "command": {"argv", "timeout"}, "decision": {"whe
               "parallel": {"branches"}, "playbook": {"playbook"}}
 _PLAYBOOK_KEYS = {"id", "title", "version", "date", "description", "triggers", "start", "steps"}
 _TRIGGER_KEYS = ("tags", "rules", "categories")
-
-
-@dataclass(frozen=True)
-class Problem:
-    location: SourceLocation
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.location}: {self.message}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"path": self.location.path, "line": self.location.line, "message": self.message}
 
 
 class PlaybookError(ValueError):
