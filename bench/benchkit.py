@@ -28,6 +28,16 @@ def default_seccenter() -> str | None:
     return str(beside) if beside.exists() else shutil.which("seccenter")
 
 
+def check_run_args(parser: argparse.ArgumentParser, args: argparse.Namespace, need_seccenter: bool = False) -> None:
+    """The checks every script makes of ``--scale``, ``--repeat`` and (when it runs the CLI) ``--seccenter``."""
+    if args.scale <= 0:
+        parser.error("--scale must be positive")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    if need_seccenter and args.seccenter is None:
+        parser.error("no seccenter executable found; pass --seccenter")
+
+
 def generate(workloads: Path, out: Path, scale: float, only: str, expected: tuple[str, ...]) -> None:
     """Run the shared workload generator for ``only`` into ``out``; each of ``expected`` must then exist."""
     script = workloads / GENERATOR

@@ -42,7 +42,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchkit import DEFAULT_WORKLOADS, GENERATOR, REPO, BenchError, default_seccenter, generate, run_in_workdir
+from benchkit import (
+    DEFAULT_WORKLOADS,
+    GENERATOR,
+    REPO,
+    BenchError,
+    check_run_args,
+    default_seccenter,
+    generate,
+    run_in_workdir,
+)
 
 LOG_FILES = ("auth.log", "access.log")
 DB_NAME = "bench.db"
@@ -103,12 +112,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seccenter", metavar="CMD", default=default_seccenter(),
                         help="seccenter executable (default: the one next to this Python, else on PATH)")
     args = parser.parse_args(argv)
-    if args.scale <= 0:
-        parser.error("--scale must be positive")
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
-    if args.seccenter is None:
-        parser.error("no seccenter executable found; pass --seccenter")
+    check_run_args(parser, args, need_seccenter=True)
     return args
 
 

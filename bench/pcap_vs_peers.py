@@ -66,7 +66,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchkit import DEFAULT_WORKLOADS, GENERATOR, BenchError, generate, run_in_workdir
+from benchkit import DEFAULT_WORKLOADS, GENERATOR, BenchError, check_run_args, generate, run_in_workdir
 
 PCAP = "mixed.pcap"
 PACKETS_AT_SCALE_1 = 50_000
@@ -155,10 +155,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="where to write the captures (default: a temporary directory)")
     parser.add_argument("--keep", action="store_true", help="keep the output directory afterwards")
     args = parser.parse_args(argv)
-    if args.scale <= 0:
-        parser.error("--scale must be positive")
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
+    check_run_args(parser, args)
     if args.scapy_packets is not None and args.scapy_packets < 1:
         parser.error("--scapy-packets must be at least 1")
     if args.rss_scale is not None and args.rss_scale <= 0:

@@ -44,7 +44,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from benchkit import DEFAULT_WORKLOADS, BenchError, default_seccenter, generate, run_in_workdir
+from benchkit import DEFAULT_WORKLOADS, BenchError, check_run_args, default_seccenter, generate, run_in_workdir
 
 from seccenter.resources import ioc_lists
 
@@ -80,12 +80,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seccenter", metavar="CMD", default=default_seccenter(),
                         help="seccenter executable (default: the one next to this Python, else on PATH)")
     args = parser.parse_args(argv)
-    if args.scale <= 0:
-        parser.error("--scale must be positive")
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
-    if args.seccenter is None:
-        parser.error("no seccenter executable found; pass --seccenter")
+    check_run_args(parser, args, need_seccenter=True)
     return args
 
 

@@ -46,7 +46,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchkit import DEFAULT_WORKLOADS, GENERATOR, REPO, BenchError, default_seccenter, generate, run_in_workdir
+from benchkit import (
+    DEFAULT_WORKLOADS,
+    GENERATOR,
+    REPO,
+    BenchError,
+    check_run_args,
+    default_seccenter,
+    generate,
+    run_in_workdir,
+)
 
 DEFAULT_RULES = REPO.parent / "shared" / "corpus" / "sigma" / "rules" / "windows" / "process_creation"
 EVENTS = "events.jsonl"
@@ -94,10 +103,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "PATH)")
     parser.add_argument("--no-cli", action="store_true", help="skip the seccenter CLI row")
     args = parser.parse_args(argv)
-    if args.scale <= 0:
-        parser.error("--scale must be positive")
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
+    check_run_args(parser, args)
     if not args.rules.exists():
         parser.error(f"rules not found: {args.rules}")
     return args
