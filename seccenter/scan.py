@@ -1,5 +1,5 @@
-"""One scheduled run (``seccenter scan``): every configured source through the pipeline, then retention, then
-notifications about the run's new alerts, with a summary that is stored and returned.
+"""One scheduled run (``seccenter scan``): every configured source through the pipeline, then notifications about
+the run's new alerts, then retention, with a summary that is stored and returned.
 
 Sources are read in a fixed order (log sources, capture folders, the interface, YARA targets), each with the
 same rules; correlation windows are carried from source to source and run to run by the store. A source that
@@ -45,7 +45,7 @@ from seccenter.store.scan_runs import finish_run, new_alerts_by_level, start_run
 log = logging.getLogger(__name__)
 
 KINDS = ("logs", "pcaps", "interface", "yara")
-STAGES = ("rules", *KINDS, "retention", "notify")
+STAGES = ("rules", *KINDS, "notify", "retention")
 MAX_WARNINGS = 50
 """Warnings kept in a summary (rule and list problems repeat on every run; the first ones say enough)."""
 MAX_ERRORS_SHOWN = 5
@@ -215,12 +215,12 @@ def run_scan(config: Config, db: Database, *, database: Path | None = None,
                     run = _Run(config, db, summary, placeholders)
                 run.sources()
             finally:
-                # counted before retention, which may at once remove alerts on old events
                 summary.alerts_by_level = new_alerts_by_level(db, first_alert_id)
-            with _stage(summary, "retention"):
-                _retention(config, db, summary)
+            # notified before retention runs: what this run found is sent out whatever retention then erases
             with _stage(summary, "notify"):
                 _notify(config, db, summary, run_id, first_alert_id)
+            with _stage(summary, "retention"):
+                _retention(config, db, summary)
         except ScanError as error:
             summary.error = str(error)
         except KeyboardInterrupt:
@@ -430,7 +430,7 @@ def _retention(config: Config, db: Database, summary: ScanSummary) -> None:
     try:
         report = purge(db, events=periods.events, alerts=periods.alerts, quarantine=periods.quarantine,
                        vacuum=False, actor=current_actor())
-    except Exception as error:  # recorded as the run's failure; the notifications still go out
+    except Exception as error:  # recorded as the run's failure
         log.exception("retention failed")
         summary.retention = {"error": f"{type(error).__name__}: {error}"}
         return

@@ -44,6 +44,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
                    "--timezone", "UTC", "--json")
     assert summary["new_events"] > 500 and summary["alerts"] > 100
     assert _cli(path, "ingest", "--format", "access", str(folder / "broken.log"), "--json")["malformed"] == 1
+    with sqlite3.connect(path) as connection:  # as if read live: each alert stored when its event happened
+        connection.execute("UPDATE alerts SET created = time")
+    connection.close()
     return path
 
 
@@ -129,6 +132,24 @@ def test_each_record_counts_from_its_own_time(db: Database, monkeypatch: pytest.
                                                                  len(expected_alerts_gone), 0)
     assert report.cutoffs == {"events": cutoff, "alerts": cutoff, "quarantine": None}
     assert db["quarantine"].count == 1 and report.vacuumed is False
+
+
+def test_an_alert_stays_until_its_limit_has_passed_since_it_was_stored(db: Database) -> None:
+    # a log line dated long ago, read today: its alert and event are old by their time, new by their storing
+    stored = datetime(2027, 3, 1, tzinfo=UTC)
+    late = ids(db, "SELECT id FROM alerts ORDER BY id LIMIT 5")
+    db.execute(f"UPDATE alerts SET created = ? WHERE id IN ({','.join(map(str, late))})", [stored.isoformat()])
+    late_events = ids(db, f"SELECT event_id FROM alerts WHERE id IN ({','.join(map(str, late))})")
+    limits = {"events": timedelta(days=1), "alerts": timedelta(days=1), "quarantine": None}
+
+    dry = purge(db, **limits, now=stored + timedelta(hours=23), dry_run=True, actor="dpo")
+    report = purge(db, **limits, now=stored + timedelta(hours=23), vacuum=False, actor="dpo")
+
+    assert ids(db, "SELECT id FROM alerts") == late and ids(db, "SELECT id FROM events") == late_events
+    assert (dry.events, dry.alerts) == (report.events, report.alerts) and report.alerts > 100
+    later = purge(db, **limits, now=stored + timedelta(days=1, seconds=1), vacuum=False, actor="dpo")
+    assert (later.alerts, later.events) == (len(late), len(late_events))
+    assert db["alerts"].count == db["events"].count == 0
 
 
 def test_events_of_kept_alerts_stay_when_only_events_are_purged(db: Database) -> None:

@@ -20,6 +20,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
@@ -35,6 +36,7 @@ from seccenter.detect.sigma import load_rules, standard_pipeline
 from seccenter.resources import ioc_lists, samples, sigma_rules
 from seccenter.scan import ScanLocked, applied_environment, scan_lock
 from seccenter.store.db import open_db
+from seccenter.store.retention import purge
 
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 SOURCE_KEYS = {"name", "kind", "files", "events", "new", "malformed", "alerts", "error", "failed", "note", "seconds"}
@@ -559,24 +561,39 @@ def _old_access_log(folder: Path) -> Path:
     return path
 
 
-def test_retention_applies_after_the_sources_with_the_organisations_actor(tmp_path: Path, runner: CliRunner) -> None:
+def test_retention_keeps_and_notifies_what_the_run_found_on_lines_dated_long_ago(
+        tmp_path: Path, runner: CliRunner, webhook: tuple[str, list[dict[str, Any]], ThreadingHTTPServer]) -> None:
+    # whoever writes a log line chooses its date: one dated 2020 must not have its alert erased unseen
+    url, received, _ = webhook
     _old_access_log(tmp_path / "logs")
-    config = _write_config(tmp_path, """
+    config = _write_config(tmp_path, f"""
         database: s.db
-        organisation: {actor: scan-bot}
-        sources: {logs: [logs/access.log]}
-        retention: {events: 30d, alerts: 30d, quarantine: 30d}
+        organisation: {{actor: scan-bot}}
+        sources: {{logs: [logs/access.log]}}
+        threshold: high
+        retention: {{events: 1d, alerts: 1d, quarantine: 1d}}
+        notifications: {{webhook: {{url: "{url}", timeout: 5}}}}
     """)
     result = _scan(runner, config)
     summary = json.loads(result.stdout)
     logs = summary["sources"][0]
-    # the run found the alerts (and says so in its exit status) before retention erased them as too old
-    assert result.exit_code == 1 and summary["new_at_or_above_threshold"] > 0
-    assert summary["retention"] == {"events": logs["new"], "alerts": logs["alerts"], "quarantine": 0,
-                                    "vacuumed": False, "dry_run": False}
+    assert result.exit_code == 1 and summary["new_at_or_above_threshold"] > 0 and logs["alerts"] > 0
+    [message] = received
+    assert message["total"] == summary["new_at_or_above_threshold"]
+    listed = runner.invoke(main, ["--db", str(tmp_path / "s.db"), "alerts", "--json"], env=NO_DB_OVERRIDE)
+    assert len(json.loads(listed.stdout)) == logs["alerts"] == _alert_count(tmp_path / "s.db")
     with sqlite3.connect(tmp_path / "s.db") as connection:
-        assert connection.execute("SELECT count(*) FROM events").fetchone()[0] == 0
-        assert connection.execute("SELECT actor, events FROM purges").fetchall() == [("scan-bot", logs["new"])]
+        alert_events = connection.execute("SELECT count(DISTINCT event_id) FROM alerts").fetchone()[0]
+        # the events no alert points to are gone at once, the others stay with their alerts
+        assert summary["retention"]["alerts"] == 0 and summary["retention"]["events"] == logs["new"] - alert_events
+        assert connection.execute("SELECT count(*) FROM events").fetchone()[0] == alert_events
+        assert connection.execute("SELECT actor FROM purges").fetchall() == [("scan-bot",)]
+        stored = max(datetime.fromisoformat(row[0]) for row in connection.execute("SELECT created FROM alerts"))
+
+    later = purge(open_db(tmp_path / "s.db"), events=timedelta(days=1), alerts=timedelta(days=1), quarantine=None,
+                  now=stored + timedelta(days=1, seconds=1), actor="dpo")
+    assert later.alerts == logs["alerts"] and later.events == alert_events
+    assert _alert_count(tmp_path / "s.db") == 0
     again = _scan(runner, config)  # the reading position survives the purge: nothing is read twice
     assert again.exit_code == 0 and json.loads(again.stdout)["totals"]["new"] == 0
 

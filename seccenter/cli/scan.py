@@ -107,8 +107,8 @@ def _report_problems(summary: ScanSummary, quiet: bool) -> None:
 @json_option
 @click.pass_context
 def command(ctx: click.Context, config_path: Path, quiet: bool, as_json: bool) -> None:
-    """The scheduled job: read every configured source once with every rule set, apply the retention periods,
-    notify about new alerts at or above the threshold, and store and print a summary of the run.
+    """The scheduled job: read every configured source once with every rule set, notify about new alerts at or
+    above the threshold, apply the retention periods, and store and print a summary of the run.
 
     Only one scan runs at a time per database: a run that finds another one running (the lock DB.lock beside
     the database is held) exits at once. --db or SECCENTER_DB override the config's database.

@@ -1,8 +1,11 @@
 """Retention: erase stored events, alerts and quarantined records older than their time limit (GDPR Art. 5(1)(e)).
 
 Each record counts from its own time: an event from when it happened (``events.time``), an alert from the time of
-the event it detected (``alerts.time``). A quarantined record has no time of its own that could be trusted (it is
-malformed), so it counts from when it was stored (``quarantine.created``).
+the event it detected (``alerts.time``). An alert is also kept until its limit has passed since it was stored
+(``alerts.created``; the later of the two counts): an event's time is whatever its log line says, and a line
+written with an old date must not have its alert erased by the same scan that found it, before anyone saw it. A
+quarantined record has no time of its own that could be trusted (it is malformed), so it counts from when it was
+stored (``quarantine.created``).
 
 Kept whatever their age: alerts linked to an incident (the case's evidence), and every event that a kept alert
 points to (``alerts.event_id`` is a foreign key; an alert without its event could not be read). The status notes
@@ -33,6 +36,9 @@ BATCH = 2000
 
 _SECURE_DELETE_MODES = {0: "OFF", 1: "ON", 2: "FAST"}
 _ALERT_UNLINKED = "NOT EXISTS (SELECT 1 FROM incident_alerts WHERE incident_alerts.alert_id = alerts.id)"
+# besides alerts.time < cut-off: the limit has passed since the alert was stored (an alert without created counts
+# from its time alone); takes the cut-off as its own parameter
+_ALERT_STORED_BEFORE = "coalesce(alerts.created, alerts.time) < ?"
 
 
 class RetentionError(ValueError):
@@ -101,16 +107,16 @@ def _count(db: Database, cutoffs: dict[str, str | None]) -> PurgeReport:
     """What a purge with these cut-offs would erase now, read without taking the write lock."""
     alert_count = note_count = event_count = quarantine_count = 0
     if cutoffs["alerts"]:
-        alert_count = db.execute(f"SELECT count(*) FROM alerts WHERE time < ? AND {_ALERT_UNLINKED}",
-                                 [cutoffs["alerts"]]).fetchone()[0]
+        going = f"time < ? AND {_ALERT_STORED_BEFORE} AND {_ALERT_UNLINKED}"
+        alert_count = db.execute(f"SELECT count(*) FROM alerts WHERE {going}", [cutoffs["alerts"]] * 2).fetchone()[0]
         note_count = db.execute(f"SELECT count(*) FROM alert_notes WHERE alert_id IN (SELECT id FROM alerts"
-                                f" WHERE time < ? AND {_ALERT_UNLINKED})", [cutoffs["alerts"]]).fetchone()[0]
+                                f" WHERE {going})", [cutoffs["alerts"]] * 2).fetchone()[0]
     if cutoffs["events"]:
         # an event goes unless an alert that stays points to it (alerts purged first set theirs free)
         staying, params = "", [cutoffs["events"]]
         if cutoffs["alerts"]:
-            staying = f" AND NOT (alerts.time < ? AND {_ALERT_UNLINKED})"
-            params.append(cutoffs["alerts"])
+            staying = f" AND NOT (alerts.time < ? AND {_ALERT_STORED_BEFORE} AND {_ALERT_UNLINKED})"
+            params += [cutoffs["alerts"]] * 2
         event_count = db.execute(
             "SELECT count(*) FROM events WHERE time < ? AND NOT EXISTS (SELECT 1 FROM alerts"
             f" WHERE alerts.event_id = events.id{staying})", params).fetchone()[0]
@@ -143,8 +149,9 @@ def _purge_alerts(db: Database, cutoff: str) -> tuple[int, int]:
 
     def delete(low: tuple[str, int], high: tuple[str, int]) -> int:
         nonlocal notes
-        where = f"time < ? AND (time, id) > (?, ?) AND (time, id) <= (?, ?) AND {_ALERT_UNLINKED}"
-        params = [cutoff, *low, *high]
+        where = (f"time < ? AND (time, id) > (?, ?) AND (time, id) <= (?, ?) AND {_ALERT_STORED_BEFORE}"
+                 f" AND {_ALERT_UNLINKED}")
+        params = [cutoff, *low, *high, cutoff]
         notes += db.execute(f"DELETE FROM alert_notes WHERE alert_id IN (SELECT id FROM alerts WHERE {where})",
                             params).rowcount
         return db.execute(f"DELETE FROM alerts WHERE {where}", params).rowcount
