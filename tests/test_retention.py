@@ -14,7 +14,7 @@ from sqlite_utils import Database
 
 from seccenter.cli import main
 from seccenter.incidents import audit, cases
-from seccenter.store import retention
+from seccenter.store import outbox, retention
 from seccenter.store.db import open_db
 from seccenter.store.retention import RetentionError, purge
 
@@ -106,7 +106,7 @@ def test_everything_old_goes_except_incident_evidence(db: Database, monkeypatch:
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     assert report.to_dict() == {"events": before["events"] - len(kept_events),
                                 "alerts": before["alerts"] - len(linked), "quarantine": 1, "vacuumed": True,
-                                "dry_run": False}
+                                "dry_run": False, "notifications": 0}
     assert report.alert_notes == 1
     assert db["ingest_state"].count == before["ingest_state"]
     assert db["incident_alerts"].count == len(linked)
@@ -150,6 +150,30 @@ def test_an_alert_stays_until_its_limit_has_passed_since_it_was_stored(db: Datab
     later = purge(db, **limits, now=stored + timedelta(days=1, seconds=1), vacuum=False, actor="dpo")
     assert (later.alerts, later.events) == (len(late), len(late_events))
     assert db["alerts"].count == db["events"].count == 0
+
+
+def test_delivered_and_given_up_notifications_go_with_the_alerts_limit_pending_ones_stay(db: Database) -> None:
+    payload = {"total": 1, "alerts": [{"source_ip": "198.51.100.23", "host": "rathaus-db01"}]}
+    delivered, given_up, pending, recent, failed_once = outbox.enqueue(
+        db, ["webhook", "email", "syslog", "webhook", "email"], None, payload)
+    outbox.mark_delivered(db, delivered)
+    outbox.mark_delivered(db, recent)
+    outbox.mark_failed(db, failed_once, "connection refused")
+    db.execute("UPDATE notification_outbox SET attempts = ? WHERE id = ?", [outbox.MAX_ATTEMPTS, given_up])
+    db.execute("UPDATE notification_outbox SET created = '2026-10-01T00:00:00+00:00' WHERE id != ?", [recent])
+    db.execute("UPDATE notification_outbox SET created = '2026-12-31T00:00:00+00:00' WHERE id = ?", [recent])
+    limits = {"events": None, "alerts": timedelta(days=30), "quarantine": None}
+    now = datetime(2027, 1, 1, tzinfo=UTC)
+
+    dry = purge(db, **limits, now=now, dry_run=True, actor="dpo")
+    report = purge(db, **limits, now=now, vacuum=False, actor="dpo")
+
+    assert ids(db, "SELECT id FROM notification_outbox") == {pending, recent, failed_once}
+    assert dry.notifications == report.notifications == report.to_dict()["notifications"] == 2
+    assert db.execute("SELECT notifications FROM purges").fetchall() == [(2,)]
+    only_events = purge(db, events=timedelta(days=1), alerts=None, quarantine=None, now=now + timedelta(days=90),
+                        vacuum=False, actor="dpo")
+    assert only_events.notifications == 0 and db["notification_outbox"].count == 3
 
 
 def test_events_of_kept_alerts_stay_when_only_events_are_purged(db: Database) -> None:
@@ -198,8 +222,8 @@ def test_each_purge_is_documented_and_the_audit_chain_holds(store: Path, db: Dat
     report = purge(db, events=timedelta(days=3), alerts=timedelta(days=3), quarantine=timedelta(days=3),
                    now=datetime(2027, 1, 1, tzinfo=UTC), actor="Datenschutz O'Brien; DROP TABLE events")
     row = dict(zip(("id", "time", "actor", "events_before", "alerts_before", "quarantine_before", "events",
-                    "alerts", "alert_notes", "quarantine"), db.execute("SELECT * FROM purges").fetchone(),
-                   strict=True))
+                    "alerts", "alert_notes", "quarantine", "notifications"),
+                   db.execute("SELECT * FROM purges").fetchone(), strict=True))
     assert row["actor"] == "Datenschutz O'Brien; DROP TABLE events" and db["events"].count > 0
     assert (row["events"], row["alerts"], row["quarantine"]) == (report.events, report.alerts, report.quarantine)
     assert row["events_before"] == "2026-12-29T00:00:00+00:00"
@@ -283,6 +307,7 @@ def test_cli_purge_prints_counts_and_keeps_recent_records(store: Path, tmp_path:
     assert f"events      erased {before['events'] - 2}, older than" in output
     # the malformed line was quarantined today: it counts from then, not from the time written in it
     assert "quarantine  erased 0, older than" in output and "store compacted (VACUUM)" in output
+    assert "notifications erased 0 delivered or given up, queued before" in output
     after = open_db(store)
     assert after["events"].count == 2 and after["quarantine"].count == 1
     recent_alerts = after.execute("SELECT count(*) FROM alerts WHERE time > ?",
@@ -293,10 +318,12 @@ def test_cli_purge_prints_counts_and_keeps_recent_records(store: Path, tmp_path:
 def test_cli_purge_json_shape_and_only(store: Path) -> None:
     before = counts(open_db(store))
     report = _cli(store, "purge", "--older-than", "1w", "--only", "alerts, quarantine", "--no-vacuum", "--json")
-    assert report == {"events": 0, "alerts": before["alerts"], "quarantine": 0, "vacuumed": False, "dry_run": False}
+    assert report == {"events": 0, "alerts": before["alerts"], "quarantine": 0, "vacuumed": False, "dry_run": False,
+                      "notifications": 0}
     assert open_db(store)["events"].count == before["events"]
     text = _cli(store, "purge", "--older-than", "12h", "--only", "events")
     assert "alerts      kept (not asked for)" in text and f"events      erased {before['events']}" in text
+    assert "notifications" not in text
 
 
 @pytest.mark.parametrize(("args", "message"), [

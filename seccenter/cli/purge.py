@@ -54,7 +54,8 @@ def command(app: AppContext, older_than: timedelta, kinds: tuple[str, ...], dry_
             as_json: bool) -> None:
     """Erase stored events, alerts and quarantined records older than a time limit, then VACUUM.
 
-    Events count from their time, quarantined records from when they were stored, alerts from the later of
+    Delivered and given-up notifications go with the alerts' limit (pending ones stay). Events count from their
+    time, quarantined records from when they were stored, alerts from the later of
     the two: an alert stays until the limit has passed since it was stored, whatever date its log line
     carries. Alerts linked to an incident stay, with the events they point to. Each purge is written to the
     audit log.
@@ -83,6 +84,9 @@ def _lines(report: PurgeReport) -> str:
         count = getattr(report, kind)
         notes = f" (and {report.alert_notes} notes)" if kind == "alerts" and report.alert_notes else ""
         lines.append(f"{kind:<11} {verb} {count}{notes}, older than {local_time(cutoff)}")
+        if kind == "alerts":
+            lines.append(f"{'notifications':<11} {verb} {report.notifications} delivered or given up, queued before"
+                         f" {local_time(cutoff)}")
     lines.append("alerts stored within the limit, alerts linked to incidents and the events they point to are kept")
     if report.dry_run:
         lines.append("dry run: nothing was changed")

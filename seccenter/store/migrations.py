@@ -178,3 +178,9 @@ def m041_purges(db: Database) -> None:
     # purge asks for each old event whether an alert still points to it, and finds old quarantine rows by time
     db.execute("CREATE INDEX alerts_event ON alerts (event_id)")
     db.execute("CREATE INDEX quarantine_created ON quarantine (created)")
+
+
+@migrations()
+def m042_purged_notifications(db: Database) -> None:
+    # a purge also erases delivered and given-up notifications (their digests name hosts and addresses)
+    db.execute("ALTER TABLE purges ADD COLUMN notifications INTEGER NOT NULL DEFAULT 0")

@@ -61,6 +61,22 @@ def pending_count(db: Database) -> int:
                       [MAX_ATTEMPTS]).fetchone()[0]
 
 
+_FINISHED = "created < ? AND (delivered IS NOT NULL OR attempts >= ?)"
+
+
+def finished_before(db: Database, cutoff: str) -> int:
+    """Messages delivered or given up that were queued before ``cutoff`` (ISO time): those a purge erases."""
+    return db.execute(f"SELECT count(*) FROM notification_outbox WHERE {_FINISHED}", [cutoff, MAX_ATTEMPTS]
+                      ).fetchone()[0]
+
+
+def erase_finished_before(db: Database, cutoff: str) -> int:
+    """Erase the messages ``finished_before`` counts, in one write transaction; pending ones stay. Returns how
+    many went."""
+    with write_transaction(db):
+        return db.execute(f"DELETE FROM notification_outbox WHERE {_FINISHED}", [cutoff, MAX_ATTEMPTS]).rowcount
+
+
 def messages(db: Database, limit: int = 100) -> list[dict[str, Any]]:
     """The newest messages with their state: ``delivered``, ``pending`` or ``given up``."""
     return [{"id": row[0], "channel": row[1], "created": row[2], "run_id": row[3], "attempts": row[4],

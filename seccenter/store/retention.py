@@ -9,7 +9,9 @@ stored (``quarantine.created``).
 
 Kept whatever their age: alerts linked to an incident (the case's evidence), and every event that a kept alert
 points to (``alerts.event_id`` is a foreign key; an alert without its event could not be read). The status notes
-of a purged alert go with it. ``ingest_state`` is not touched: reading positions hold no personal data, and they
+of a purged alert go with it. Notifications (each digest names hosts and addresses) go with the alerts' limit,
+counted from when they were queued (``notification_outbox.created``), once delivered or given up; a message still
+waiting for its channel stays. ``ingest_state`` is not touched: reading positions hold no personal data, and they
 are what stops the next ingest from storing the purged lines again.
 
 Rows go in batches, each in its own write transaction, so a scan or an analyst writing at the same time waits for
@@ -29,6 +31,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from seccenter.incidents import audit
+from seccenter.store import outbox
 from seccenter.store.transaction import write_transaction
 
 BATCH = 2000
@@ -48,7 +51,8 @@ class RetentionError(ValueError):
 @dataclass(frozen=True)
 class PurgeReport:
     """What a purge erased (or, in a dry run, would erase). ``cutoffs``: per kind, the ISO time (UTC) before
-    which records went, None for a kind left alone; ``alert_notes`` went with their alerts."""
+    which records went, None for a kind left alone; ``alert_notes`` went with their alerts, ``notifications``
+    (delivered or given-up messages of the outbox) with the alerts' limit."""
 
     events: int
     alerts: int
@@ -56,11 +60,12 @@ class PurgeReport:
     vacuumed: bool
     dry_run: bool
     alert_notes: int = 0
+    notifications: int = 0
     cutoffs: dict[str, str | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"events": self.events, "alerts": self.alerts, "quarantine": self.quarantine,
-                "vacuumed": self.vacuumed, "dry_run": self.dry_run}
+                "vacuumed": self.vacuumed, "dry_run": self.dry_run, "notifications": self.notifications}
 
 
 def purge(db: Database, *, events: timedelta | None, alerts: timedelta | None, quarantine: timedelta | None,
@@ -85,11 +90,13 @@ def purge(db: Database, *, events: timedelta | None, alerts: timedelta | None, q
         alert_count, note_count = _purge_alerts(db, cutoffs["alerts"]) if cutoffs["alerts"] else (0, 0)
         event_count = _purge_events(db, cutoffs["events"]) if cutoffs["events"] else 0
         quarantine_count = _purge_quarantine(db, cutoffs["quarantine"]) if cutoffs["quarantine"] else 0
+        notification_count = outbox.erase_finished_before(db, cutoffs["alerts"]) if cutoffs["alerts"] else 0
     finally:
         db.execute(f"PRAGMA secure_delete = {_SECURE_DELETE_MODES[previous_secure_delete]}")
     record = {"time": moment.isoformat(), "actor": actor, "events_before": cutoffs["events"],
               "alerts_before": cutoffs["alerts"], "quarantine_before": cutoffs["quarantine"], "events": event_count,
-              "alerts": alert_count, "alert_notes": note_count, "quarantine": quarantine_count}
+              "alerts": alert_count, "alert_notes": note_count, "quarantine": quarantine_count,
+              "notifications": notification_count}
     with write_transaction(db):
         columns = list(record)
         cursor = db.execute(f"INSERT INTO purges ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
@@ -100,13 +107,14 @@ def purge(db: Database, *, events: timedelta | None, alerts: timedelta | None, q
     # the WAL still holds copies of the erased pages until it is checkpointed and truncated
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return PurgeReport(event_count, alert_count, quarantine_count, vacuumed=vacuum, dry_run=False,
-                       alert_notes=note_count, cutoffs=cutoffs)
+                       alert_notes=note_count, notifications=notification_count, cutoffs=cutoffs)
 
 
 def _count(db: Database, cutoffs: dict[str, str | None]) -> PurgeReport:
     """What a purge with these cut-offs would erase now, read without taking the write lock."""
-    alert_count = note_count = event_count = quarantine_count = 0
+    alert_count = note_count = event_count = quarantine_count = notification_count = 0
     if cutoffs["alerts"]:
+        notification_count = outbox.finished_before(db, cutoffs["alerts"])
         going = f"time < ? AND {_ALERT_STORED_BEFORE} AND {_ALERT_UNLINKED}"
         alert_count = db.execute(f"SELECT count(*) FROM alerts WHERE {going}", [cutoffs["alerts"]] * 2).fetchone()[0]
         note_count = db.execute(f"SELECT count(*) FROM alert_notes WHERE alert_id IN (SELECT id FROM alerts"
@@ -124,7 +132,7 @@ def _count(db: Database, cutoffs: dict[str, str | None]) -> PurgeReport:
         quarantine_count = db.execute("SELECT count(*) FROM quarantine WHERE created < ?",
                                       [cutoffs["quarantine"]]).fetchone()[0]
     return PurgeReport(event_count, alert_count, quarantine_count, vacuumed=False, dry_run=True,
-                       alert_notes=note_count, cutoffs=cutoffs)
+                       alert_notes=note_count, notifications=notification_count, cutoffs=cutoffs)
 
 
 def _batches(db: Database, table: str, cutoff: str, delete: Any) -> int:
