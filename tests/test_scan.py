@@ -286,6 +286,28 @@ def test_hostile_file_names_are_shown_escaped(tmp_path: Path, runner: CliRunner)
     assert result.exit_code == 1
 
 
+C1_AND_BIDI = "\x9b31m\u202e"
+"""A C1 CSI (some terminals act on it) and a right-to-left override: JSON output holds them as \\u escapes."""
+
+
+def test_json_output_of_scan_and_detect_holds_no_raw_c1_or_bidi_character(tmp_path: Path, runner: CliRunner) -> None:
+    (tmp_path / "logs").mkdir()
+    log = tmp_path / "logs" / f"access{C1_AND_BIDI}.log"
+    log.write_text(f'198.51.100.23 - - [24/Nov/2026:00:58:40 +0100] "GET /../../etc/passwd HTTP/1.1" 404 12 "-"'
+                   f' "curl/8.5 {C1_AND_BIDI}gnp.exe"\n', encoding="utf-8")
+    # the source named in YAML escapes, which the config loader turns into the characters
+    config = _write_config(tmp_path, 'database: s.db\nsources: {logs: ["logs/access\\x9b31m\\u202e.log"]}\n')
+    scanned = _scan(runner, config)
+    detected = runner.invoke(main, ["detect", "--rules", str(sigma_rules()), "--input-format", "access", str(log)])
+    assert scanned.exit_code in (0, 1) and detected.exit_code == 0, (scanned.output, detected.output)
+    for output in (scanned.stdout, detected.stdout):
+        assert "\x9b" not in output and "\u202e" not in output and "\\u009b31m\\u202e" in output
+    # the same values, escaped: a JSON reader gets them back
+    assert json.loads(scanned.stdout)["sources"][0]["name"] == str(log)
+    alerts = [json.loads(line) for line in detected.stdout.splitlines()]
+    assert alerts and all(C1_AND_BIDI in json.dumps(alert, ensure_ascii=False) for alert in alerts)
+
+
 def test_organisation_settings_apply_for_the_run_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SECCENTER_ACTOR", "analyst")
     monkeypatch.delenv("SECCENTER_NIS2", raising=False)

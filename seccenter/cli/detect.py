@@ -10,7 +10,8 @@ from seccenter.cli.context import load_ruleset, read_placeholders
 from seccenter.cli.ioc_options import ioc_option, load_iocs
 from seccenter.cli.options import collect_options, placeholders_option, time_options
 from seccenter.collect.registry import FORMAT_NAMES
-from seccenter.report.terminal import alerts_table, make_console, visible
+from seccenter.report.terminal import alerts_table, json_text, make_console, visible
+from seccenter.store.events import encode_json
 
 
 @click.command("detect")
@@ -36,7 +37,8 @@ def command(rule_paths: tuple[Path, ...], paths: tuple[Path, ...], output: str, 
                                    iocs=iocs)
     if output == "jsonl":
         for alert in alerts:
-            click.echo(json.dumps(alert.to_dict(), default=str, ensure_ascii=False))
+            # through the store's encoder first: a parser's field may hold a value JSON has no type for
+            click.echo(json_text(json.loads(encode_json(alert.to_dict())), indent=None))
     else:
         rows = [{**alert.to_dict(), "source_ip": alert.source_ip, "raw": alert.event.raw} for alert in alerts]
         make_console().print(alerts_table(rows))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import threading
 import traceback
@@ -18,7 +17,7 @@ from rich.table import Table
 from seccenter.cli.context import AppContext, read_placeholders
 from seccenter.cli.options import json_option
 from seccenter.config import ConfigError, load_config
-from seccenter.report.terminal import make_console, safe, visible
+from seccenter.report.terminal import json_text, make_console, safe, visible
 from seccenter.scan import ScanError, ScanSummary, run_scan, scan_lock
 from seccenter.store.db import StoreError, open_db
 
@@ -146,7 +145,7 @@ def command(ctx: click.Context, config_path: Path, quiet: bool, as_json: bool) -
         traceback.print_exc()
         _fail(ctx, f"{type(error).__name__}: {error}")
     if as_json:
-        click.echo(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(json_text(summary.to_dict()))
     elif not quiet:
         _render(summary)
     _report_problems(summary, quiet)
