@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -98,6 +99,17 @@ class SyslogSettings:
     tag: str = "seccenter"
 
 
+class ExposedSecretError(Exception):
+    """A file holding a secret that group or others can read or change."""
+
+
+def check_secret_mode(path: Path, mode: int) -> None:
+    """Raise ``ExposedSecretError`` when ``mode`` (a file's ``st_mode``) lets group or others read or write it."""
+    if mode & 0o066:
+        raise ExposedSecretError(f"{path} can be read or changed by others (mode {stat.S_IMODE(mode):04o}); "
+                                 f"run chmod 600 {path}")
+
+
 @dataclass(frozen=True)
 class SmtpSettings:
     host: str
@@ -111,9 +123,13 @@ class SmtpSettings:
     timeout: float = 30.0
 
     def password(self) -> str | None:
-        """Read at sending time, so a rotated secret is picked up and never sits in the parsed config."""
+        """Read at sending time, so a rotated secret is picked up and never sits in the parsed config; a password
+        file that group or others can read or change is refused (``ExposedSecretError``)."""
         if self.password_file is not None:
-            return self.password_file.read_text(encoding="utf-8").strip()
+            descriptor = os.open(self.password_file, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            with open(descriptor, encoding="utf-8") as stream:
+                check_secret_mode(self.password_file, os.fstat(descriptor).st_mode)
+                return stream.read().strip()
         if self.password_env is not None:
             return os.environ.get(self.password_env)
         return None
@@ -478,6 +494,13 @@ def _smtp(reader: _Reader, section: LineDict) -> SmtpSettings | None:
     if password_file and password_env:
         reader.problem(entry.key_lines["password_env"], "notifications.smtp: give password_file or password_env, "
                                                         "not both")
+    if password_file:
+        try:
+            check_secret_mode(password_file, password_file.stat().st_mode)
+        except ExposedSecretError as error:
+            reader.problem(entry.key_lines["password_file"], f"notifications.smtp.password_file: {error}")
+        except OSError:
+            pass  # a file that is not there yet is a delivery failure when sending, reported then
     if (password_file or password_env) and not user:
         reader.problem(entry.line, "notifications.smtp: a password needs 'user'")
     starttls = reader.value(entry, "starttls", _flag, "notifications.smtp", False)

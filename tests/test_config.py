@@ -183,6 +183,29 @@ def test_missing_required_values_are_named(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o606, 0o660])
+def test_a_password_file_others_can_read_or_change_is_refused_at_load(tmp_path: Path, mode: int) -> None:
+    secret = tmp_path / "smtp secret"
+    secret.write_text("s3cret\n")
+    secret.chmod(mode)
+    text = """
+        sources: {logs: [a.log]}
+        notifications:
+          smtp:
+            host: mail.example.org
+            user: csc
+            password_file: smtp secret
+            from: csc@example.org
+            to: [team@example.org]
+    """
+    assert _problems(tmp_path, text) == [f"6: notifications.smtp.password_file: {secret} can be read or changed by"
+                                         f" others (mode {mode:04o}); run chmod 600 {secret}"]
+    secret.chmod(0o600)
+    assert load_config(_write(tmp_path, text)).notifications.smtp.password() == "s3cret"
+    secret.unlink()  # not there (yet): the sending run reports it as that channel's failure
+    assert load_config(_write(tmp_path, text)).notifications.smtp.password_file == secret
+
+
 def test_an_inline_password_is_refused_and_secrets_are_read_at_sending_time(tmp_path: Path,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     assert _problems(tmp_path, """
@@ -197,6 +220,7 @@ def test_an_inline_password_is_refused_and_secrets_are_read_at_sending_time(tmp_
     """) == ["6: notifications.smtp: the password is never written into the config file; use password_file "
              "(mode 0600) or password_env"]
     (tmp_path / "secret").write_text("s3cret\n")
+    (tmp_path / "secret").chmod(0o600)
     config = load_config(_write(tmp_path, """
         sources: {logs: [a.log]}
         notifications:

@@ -392,12 +392,32 @@ def test_starttls_required_but_not_offered_fails_clearly(db: Database,
     assert receiver.envelopes == [] and report.pending == 1
 
 
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o620, 0o602])
+def test_a_password_file_others_can_read_or_change_is_refused_when_sending(
+        db: Database, tmp_path: Path, smtp_server: tuple[SmtpReceiver, int], mode: int) -> None:
+    receiver, port = smtp_server
+    password_file = tmp_path / "smtp-password"
+    password_file.write_text(SECRET + "\n")
+    password_file.chmod(mode)  # loosened after the config was loaded
+    settings = Notifications(smtp=smtp_settings(port, user="seccenter", password_file=password_file))
+
+    report = notify(db, settings, None, three_alerts(db), "high")
+
+    assert report.to_dict()["failed"] == [{"channel": "smtp", "error": f"SMTP password file refused: {password_file}"
+                                           f" can be read or changed by others (mode {mode:04o}); run chmod 600"
+                                           f" {password_file}"}]
+    assert receiver.logins == [] and receiver.envelopes == [] and report.pending == 1
+    password_file.chmod(0o600)
+    assert notify(db, settings, None, [], "high").delivered == 1 and receiver.logins[-1][1] == SECRET.encode()
+
+
 def test_login_reads_the_password_when_sending_and_never_reports_it(
         db: Database, tmp_path: Path, smtp_server: tuple[SmtpReceiver, int]) -> None:
     receiver, port = smtp_server
     password_file = tmp_path / "smtp-password"
     settings = Notifications(smtp=smtp_settings(port, user="seccenter", password_file=password_file))
     password_file.write_text("wrong-" + SECRET + "\n")
+    password_file.chmod(0o600)
 
     refused = notify(db, settings, None, three_alerts(db), "high")
     [stored] = outbox.messages(db)

@@ -308,6 +308,33 @@ def test_json_output_of_scan_and_detect_holds_no_raw_c1_or_bidi_character(tmp_pa
     assert alerts and all(C1_AND_BIDI in json.dumps(alert, ensure_ascii=False) for alert in alerts)
 
 
+@pytest.mark.parametrize(("url", "warned"), [
+    ("http://csc:pw@siem.example.org:8080/hooks/csc?token=s3cret", "http://siem.example.org:8080"),
+    ("HTTP://192.0.2.10/hook", "http://192.0.2.10"),
+    ("http://[2001:db8::1]/hook", "http://[2001:db8::1]"),
+    ("https://siem.example.org/hooks/csc", None),
+    ("http://127.0.0.2:9/hook", None),
+    ("http://[::1]:9/hook", None),
+    ("http://LOCALHOST:9/hook", None),
+])
+def test_a_webhook_over_plain_http_to_another_host_is_warned_about_on_every_run(
+        tmp_path: Path, runner: CliRunner, url: str, warned: str | None) -> None:
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "empty.log").write_text("")  # no alert: nothing is sent anywhere
+    config = _write_config(tmp_path, f"""
+        database: s.db
+        sources: {{logs: [logs/empty.log]}}
+        notifications: {{webhook: {{url: "{url}", timeout: 1}}}}
+    """)
+    for quiet in ((), ("--quiet",)):
+        result = runner.invoke(main, ["scan", "--config", str(config), *quiet], env=NO_DB_OVERRIDE)
+        assert result.exit_code == 0, result.output
+        warnings = [line for line in result.stderr.splitlines() if "unencrypted" in line]
+        assert warnings == ([f"warning: the webhook {warned} gets the alert digest (personal data) unencrypted"
+                             " over http://; use https://"] if warned else [])
+        assert "s3cret" not in result.stderr and "pw@" not in result.stderr and "/hook" not in result.stderr
+
+
 def test_organisation_settings_apply_for_the_run_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SECCENTER_ACTOR", "analyst")
     monkeypatch.delenv("SECCENTER_NIS2", raising=False)

@@ -17,6 +17,7 @@ from rich.table import Table
 from seccenter.cli.context import AppContext, read_placeholders
 from seccenter.cli.options import json_option
 from seccenter.config import ConfigError, load_config
+from seccenter.notify.webhook import cleartext_warning
 from seccenter.report.terminal import json_text, make_console, safe, visible
 from seccenter.scan import ScanError, ScanSummary, run_scan, scan_lock
 from seccenter.store.db import StoreError, open_db
@@ -133,6 +134,8 @@ def command(ctx: click.Context, config_path: Path, quiet: bool, as_json: bool) -
         placeholders = read_placeholders(config.rules.placeholders)
     except click.ClickException as error:
         _fail(ctx, error.message)
+    if config.notifications.webhook is not None and (warning := cleartext_warning(config.notifications.webhook)):
+        click.echo(f"warning: {visible(warning, limit=None)}", err=True)
     db_path = _database(ctx, app, config.database)
     try:
         with scan_lock(db_path), _terminate_as_interrupt():

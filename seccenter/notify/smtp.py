@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import smtplib
 import ssl
 from collections.abc import Mapping
@@ -11,8 +10,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
-from seccenter.config import SmtpSettings
-from seccenter.notify.interface import DeliveryError
+from seccenter.config import ExposedSecretError, SmtpSettings
+from seccenter.notify.interface import DeliveryError, is_loopback
 from seccenter.notify.message import headline, one_line, plain_text
 
 
@@ -29,19 +28,14 @@ def email(settings: SmtpSettings, message: Mapping[str, Any]) -> EmailMessage:
     return mail
 
 
-def _loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
 def _password(settings: SmtpSettings) -> str:
     try:
         password = settings.password()
     except OSError as error:
         raise DeliveryError(f"cannot read the SMTP password file {settings.password_file}: "
                             f"{error.strerror or error}") from None
+    except ExposedSecretError as error:
+        raise DeliveryError(f"SMTP password file refused: {error}") from None
     if password is None:
         source = (f"environment variable {settings.password_env} is not set" if settings.password_env
                   else "neither password_file nor password_env is configured")
@@ -59,7 +53,7 @@ def send(settings: SmtpSettings, message: Mapping[str, Any]) -> None:
     mail = email(settings, message)
     password = None
     if settings.user is not None:
-        if not settings.starttls and not _loopback(settings.host):
+        if not settings.starttls and not is_loopback(settings.host):
             raise DeliveryError(f"{where}: refusing to send the password of {settings.user} unencrypted; "
                                 "set starttls: true")
         password = _password(settings)

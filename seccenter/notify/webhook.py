@@ -12,7 +12,7 @@ from urllib.parse import urljoin, urlsplit
 
 from seccenter import __version__
 from seccenter.config import WebhookSettings
-from seccenter.notify.interface import DeliveryError
+from seccenter.notify.interface import DeliveryError, is_loopback
 from seccenter.notify.message import one_line
 
 RESPONSE_LIMIT = 64 * 1024
@@ -21,7 +21,18 @@ RESPONSE_LIMIT = 64 * 1024
 def _origin(url: str) -> str:
     """scheme://host:port only: a webhook's path or query often is its secret."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+def cleartext_warning(settings: WebhookSettings) -> str | None:
+    """A warning when the digest (personal data) would cross the network unencrypted: http:// to a host other
+    than this machine."""
+    parts = urlsplit(settings.url)
+    if parts.scheme.lower() != "http" or is_loopback(parts.hostname or ""):
+        return None
+    return (f"the webhook {_origin(settings.url)} gets the alert digest (personal data) unencrypted over http://; "
+            "use https://")
 
 
 class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
