@@ -39,6 +39,7 @@ from seccenter.detect.yarascan import ScanOptions
 from seccenter.incidents.audit import current_actor
 from seccenter.notify import notify
 from seccenter.store.alerts import LEVELS, list_alerts
+from seccenter.store.db import refuse_foreign_link
 from seccenter.store.retention import purge
 from seccenter.store.scan_runs import finish_run, new_alerts_by_level, start_run
 
@@ -66,7 +67,9 @@ def scan_lock(db_path: Path) -> Iterator[Path]:
     """Hold an exclusive ``flock`` on ``DB.lock`` beside the store for the block; raises ``ScanLocked`` at once
     (no waiting) when another run holds it. The kernel drops the lock when its holder ends, however it ends,
     so a killed run never leaves a stale lock behind; the file itself is kept (removing it would let two runs
-    lock two different files)."""
+    lock two different files). A database path that is another user's symbolic link is refused first
+    (``StoreError``), before the lock file is created beside where that link points."""
+    refuse_foreign_link(db_path)
     lock_path = Path(f"{db_path.resolve()}.lock")
     try:
         descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)

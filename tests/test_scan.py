@@ -204,6 +204,22 @@ def test_a_database_folder_that_does_not_exist_exits_2(tmp_path: Path, runner: C
                              "No such file or directory\n")
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a link to another user needs root")
+def test_a_database_path_that_is_another_users_symbolic_link_exits_2(tmp_path: Path, runner: CliRunner) -> None:
+    (tmp_path / "a.log").write_text("")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    link = tmp_path / "s.db"
+    os.symlink(elsewhere / "chosen.db", link)
+    os.lchown(link, 65534, 65534)
+    config = _write_config(tmp_path, "database: s.db\nsources: {logs: [a.log]}\n")
+    result = runner.invoke(main, ["scan", "--config", str(config)], env=NO_DB_OVERRIDE)
+    assert result.exit_code == 2
+    assert result.stderr == (f"Error: {link} is a symbolic link owned by another user (uid 65534); refusing to open"
+                             " the database through it\n")
+    assert list(elsewhere.iterdir()) == []  # neither the store nor its lock file was made where the link points
+
+
 def test_unusable_rules_and_placeholders_exit_2(tmp_path: Path, runner: CliRunner) -> None:
     (tmp_path / "empty-rules").mkdir()
     (tmp_path / "a.log").write_text("x\n")

@@ -27,7 +27,9 @@ class UnsafeStorePath(StoreError):
     """The database path is a symbolic link owned by another user."""
 
 
-def _refuse_foreign_link(path: Path) -> None:
+def refuse_foreign_link(path: Path) -> None:
+    """Raise ``UnsafeStorePath`` when ``path`` is a symbolic link owned by another user (checked before anything
+    is created through it)."""
     try:
         info = path.lstat()
     except FileNotFoundError:
@@ -45,7 +47,7 @@ def open_db(path: str | Path) -> Database:
         db = Database(memory=True)
     else:
         path = Path(path)
-        _refuse_foreign_link(path)
+        refuse_foreign_link(path)
         if path.is_dir():
             raise StoreError(f"{path} is a directory, not a database file")
         previous_umask = os.umask(0o077)  # -wal and -shm files are created private too
