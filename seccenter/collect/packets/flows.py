@@ -243,12 +243,13 @@ class Analyzer:
     def _ends(self, flow: Flow, forward: bool) -> dict[str, Any]:
         """src/dst fields for a message sent in one direction of a flow."""
         key = flow.key
-        proto = PROTO_NAMES.get(key[4], str(key[4]))
+        proto = PROTO_NAMES.get(key[4]) or str(key[4])
+        ips = self._ips
+        orig = ips.get(key[0]) or self._ip(key[0])
+        resp = ips.get(key[1]) or self._ip(key[1])
         if forward:
-            return {"src_ip": self._ip(key[0]), "src_port": key[2], "dst_ip": self._ip(key[1]), "dst_port": key[3],
-                    "proto": proto}
-        return {"src_ip": self._ip(key[1]), "src_port": key[3], "dst_ip": self._ip(key[0]), "dst_port": key[2],
-                "proto": proto}
+            return {"src_ip": orig, "src_port": key[2], "dst_ip": resp, "dst_port": key[3], "proto": proto}
+        return {"src_ip": resp, "src_port": key[3], "dst_ip": orig, "dst_port": key[2], "proto": proto}
 
     # --- packets ----------------------------------------------------------------------------------------
 
@@ -444,12 +445,13 @@ class Analyzer:
     def _end(self, flow: Flow, reason: str) -> None:
         del self.flows[flow.key]
         flow.done = True
-        if flow.halves is not None or flow.dns or flow.http or flow.ssh is not None:
+        halves = flow.halves
+        if halves is not None:  # every TCP flow: most have no Half (no payload), only sequence numbers
+            first, second = halves
+            if first.__class__ is Half or second.__class__ is Half:
+                self._flush_halves(flow, halves)
+        if flow.dns or flow.http or flow.ssh is not None:
             self._flush(flow)
-            if flow.halves is not None:
-                for half in flow.halves:
-                    if half.__class__ is Half:
-                        self._release(half)  # type: ignore[arg-type]
         if flow.login is not None:
             found = flow.login.finish()
             if found:
@@ -504,14 +506,18 @@ class Analyzer:
                f"{orig_ip_bytes}/{resp_ip_bytes} bytes {state} {reason}")
         return Event(utc(first), SOURCE, _FLOW_SOURCE, fields, raw, Origin(self.path, flow.start, None))
 
-    def _flush(self, flow: Flow) -> None:
-        """What a flow's parsers still hold becomes events as the flow ends."""
-        halves = flow.halves
-        if halves is not None:
-            for index in (0, 1):
-                half = halves[index]
-                if half.__class__ is Half and half.mode in _HOLDING:
+    def _flush_halves(self, flow: Flow, halves: list) -> None:
+        """What a flow's stream parsers still hold becomes events as the flow ends (before its DNS, HTTP and
+        SSH events: ``_flush``), and they give up their room to hold."""
+        for index in (0, 1):
+            half = halves[index]
+            if half.__class__ is Half:
+                if half.mode in _HOLDING:
                     self._gap(flow, half, index == 0)
+                self._release(half)
+
+    def _flush(self, flow: Flow) -> None:
+        """What a flow still waits for (DNS answers, HTTP responses, an SSH banner) becomes events as it ends."""
         if flow.dns:
             for pending in flow.dns.values():
                 self._dns_event(pending)
