@@ -614,8 +614,10 @@ class Analyzer:
     def _icmp(self, flow: Flow, forward: bool, proto: int, kind: int, code: int, data: bytes, start: int,
               data_offset: int, stamp: float) -> None:
         # the addresses straight from the flow key (no ports: the _ends dict would be built only to be copied)
-        key = flow.key
-        src, dst = (self._ip(key[0]), self._ip(key[1])) if forward else (self._ip(key[1]), self._ip(key[0]))
+        key, ips = flow.key, self._ips
+        orig = ips.get(key[0]) or self._ip(key[0])
+        resp = ips.get(key[1]) or self._ip(key[1])
+        src, dst = (orig, resp) if forward else (resp, orig)
         proto_name = PROTO_NAMES[proto]
         fields = {"src_ip": src, "dst_ip": dst, "proto": proto_name, "icmp_type": kind, "icmp_code": code}
         name = ICMP_TYPE_NAMES[proto].get(kind)
