@@ -94,7 +94,8 @@ def test_an_edited_entry_is_named(db_path: Path) -> None:
 
 def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(db_path: Path) -> None:
     write_entries(db_path)
-    tamper(db_path, "UPDATE audit_log SET action = 'x', hash = 'f' || substr(hash, 2) WHERE id = 2")
+    tamper(db_path, "UPDATE audit_log SET action = 'x', hash = "
+           "(CASE WHEN hash LIKE 'f%' THEN '0' ELSE 'f' END) || substr(hash, 2) WHERE id = 2")
     code, report = verify_cli(db_path)
     assert code == 1
     assert {p["entry_id"] for p in report["problems"]} >= {2, 3}
