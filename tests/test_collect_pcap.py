@@ -3,6 +3,7 @@ for each reason, resuming reproduces exactly the events not yet stored, the payl
 
 from __future__ import annotations
 
+import gc
 import io
 import random
 import struct
@@ -355,6 +356,26 @@ def test_vlan_id_on_flow() -> None:
     records = read(pcap([vlan_frame(QUERY, [200, 100])]))
     (flow,) = events(records, "flow")
     assert flow.fields["vlan"] == 200
+
+
+def test_read_leaves_the_garbage_collector_as_it_found_it() -> None:
+    """The read tunes the collector for itself (frozen heap, larger first generation) and gives it back: when it
+    ends, when it is abandoned halfway, and not at all when the program froze its objects itself."""
+    capture = pcap([ether(QUERY)] * 3)
+    thresholds = gc.get_threshold()
+    records = PcapCollector().parse(io.BytesIO(capture), "x.pcap", Position())
+    next(records)
+    records.close()
+    assert gc.get_threshold() == thresholds and gc.get_freeze_count() == 0
+    assert kinds(read(capture)) == {"dns": 3, "flow": 1}
+    assert gc.get_threshold() == thresholds and gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        read(capture)
+        assert gc.get_threshold() == thresholds and gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
 
 
 def test_pcap_byte_orders_and_nanoseconds() -> None:

@@ -137,6 +137,8 @@ __all__ = ["KINDS", "FlowPayload", "PcapCollector", "iter_flow_payloads"]
 
 SAFE_OFFSET_EVERY = 1024
 """While flows are open, how many records go by between two updates of the position."""
+YOUNG_GENERATION = 10_000
+"""The garbage collector's first threshold while a capture is read (Python's default: 700)."""
 
 
 class PcapCollector(Collector):
@@ -161,15 +163,20 @@ class PcapCollector(Collector):
         return capture_format(head) is not None
 
     def parse(self, stream: BinaryIO, path: str, position: Position) -> Iterator[Event | Malformed]:
-        if gc.get_freeze_count():  # the program froze its objects itself: that is its to undo
+        if gc.get_freeze_count():  # the program (or a read under way) tunes the collector itself: left as it is
             yield from self._records(stream, path, position)
             return
-        # The objects alive before the read (modules, the program's state) are left out of the collections
-        # that the read's many small objects set off (5% of its time), and given back to the collector after.
+        # The read makes many small objects and keeps few (the open flows). The objects alive before it
+        # (modules, the program's state) are left out of the collections it sets off, and its youngest
+        # generation is collected less often, so the open flows are not traversed over and over (7% of the
+        # time before). Both are given back after.
+        thresholds = gc.get_threshold()
         gc.freeze()
+        gc.set_threshold(max(thresholds[0], YOUNG_GENERATION), *thresholds[1:])
         try:
             yield from self._records(stream, path, position)
         finally:
+            gc.set_threshold(*thresholds)
             gc.unfreeze()
 
     def _records(self, stream: BinaryIO, path: str, position: Position) -> Iterator[Event | Malformed]:
