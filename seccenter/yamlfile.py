@@ -118,8 +118,8 @@ class _Loader(yaml.SafeLoader):
         self.document_line = 1
 
     def line_of(self, mark: yaml.Mark) -> int:
-        """The 1-based line of ``mark`` as editors and ``sed -n`` count lines: YAML also breaks lines at CR, NEL,
-        LS and PS, which would shift every line after them."""
+        """The 1-based line of ``mark`` counting line feeds: YAML also breaks lines at NEL, LS and PS, which would
+        shift every line after them in an editor (a lone CR is a line feed already in a file read as text)."""
         return bisect.bisect_left(self._newlines, mark.index) + 1
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:

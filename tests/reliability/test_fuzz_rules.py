@@ -59,7 +59,7 @@ def located(path: Path, where: str, line: int | None, reason: str) -> None:
     """An error names the file, and the line unless it is about the file as a whole."""
     assert where == str(path)
     assert reason and isinstance(reason, str)
-    lines = path.read_bytes().count(b"\n") + 1
+    lines = path.read_bytes().replace(b"\r\n", b"\n").replace(b"\r", b"\n").count(b"\n") + 1  # (read as text)
     if not reason.startswith(WHOLE_FILE):
         assert line is not None and 1 <= line <= lines, (line, reason)
 
