@@ -192,19 +192,20 @@ def parse_message(message: bytes, cut: bool = False) -> DnsMessage | str | None:
             qtype, qclass = message[pos] << 8 | message[pos + 1], message[pos + 2] << 8 | message[pos + 3]
             pos += 4
             questions.append((name, qtype, qclass & 0x7FFF))
-        for section, count in enumerate((ancount, nscount, arcount)):
-            for _ in range(count):
-                name, pos = read_name(message, pos)
-                if pos + 10 > size:
-                    raise _Cut
-                rtype, _rclass, ttl, length = _RR.unpack_from(message, pos)
-                pos += 10
-                end = pos + length
-                if end > size:
-                    raise _Cut
-                if section == 0 and len(answers) < MAX_ANSWERS:
-                    answers.append((name, rtype, ttl, _rdata(message, rtype, pos, end)))
-                pos = end
+        if ancount or nscount or arcount:  # a query has no records: its three empty sections are not walked
+            for section, count in enumerate((ancount, nscount, arcount)):
+                for _ in range(count):
+                    name, pos = read_name(message, pos)
+                    if pos + 10 > size:
+                        raise _Cut
+                    rtype, _rclass, ttl, length = _RR.unpack_from(message, pos)
+                    pos += 10
+                    end = pos + length
+                    if end > size:
+                        raise _Cut
+                    if section == 0 and len(answers) < MAX_ANSWERS:
+                        answers.append((name, rtype, ttl, _rdata(message, rtype, pos, end)))
+                    pos = end
     except _Cut:
         if not cut:
             return "DNS message cut short: its records run past its end"
