@@ -316,7 +316,7 @@ def _duration(value: Any) -> timedelta:
 def _zone(value: Any) -> ZoneInfo:
     try:
         return ZoneInfo(_text(value))
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name that is a folder or too long for a file
         raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
 
 

@@ -18,8 +18,10 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.match(str(text))
     if not match:
         raise ValueError(f"{text!r} is not a duration like 12h, 90d or 2w")
-    duration = timedelta(**{_DURATION_UNITS[match.group(2)]: int(match.group(1))}) if len(match.group(1)) < 12 \
-        else timedelta(days=MAX_DAYS + 1)
+    try:
+        duration = timedelta(**{_DURATION_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        duration = timedelta.max
     if duration > timedelta(days=MAX_DAYS):
         raise ValueError(f"{text!r} is longer than {MAX_DAYS} days")
     if not duration:
