@@ -417,6 +417,8 @@ def test_an_interface_that_may_not_be_captured_fails_alone() -> None:
         result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *SECCENTER, "scan",
                                  "--config", str(config), "--json"], capture_output=True, text=True,
                                 env=_environment(), timeout=120, check=False)
+        assert result.stdout, f"the scan as nobody printed no summary (can nobody run {sys.executable}?): " \
+                              f"{result.stderr}"
         summary = json.loads(result.stdout)
     finally:
         shutil.rmtree(folder)
