@@ -187,8 +187,8 @@ def _attributes(node: Any) -> dict[str, Any]:
 def _event_id(value: Any) -> Any:
     if isinstance(value, dict):  # {"#attributes": {"Qualifiers": 16384}, "#text": 7045}: qualifiers stay in raw
         value = value.get("#text")
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        return int(value)  # not "²", which isdigit() accepts and int() refuses
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value) <= 20:
+        return int(value)  # not "²", which isdigit() accepts and int() refuses, nor past int()'s 4300 digits
     return value
 
 

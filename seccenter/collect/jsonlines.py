@@ -257,7 +257,7 @@ def windows_logsource(channel: Any, event_id: Any = None, event_type: Any = None
     service for the channel and the category for Sysmon and PowerShell event ids (``evtx.windows_service`` and
     ``evtx.windows_category``: one table for both collectors)."""
     service = windows_service(channel) if isinstance(channel, str) else None
-    if isinstance(event_id, str) and event_id.strip().isascii() and event_id.strip().isdigit():
+    if isinstance(event_id, str) and event_id.strip().isascii() and event_id.strip().isdigit() and len(event_id) <= 20:
         event_id = int(event_id)
     category = windows_category(service, event_id, event_type) if service else None
     key = (service, category)

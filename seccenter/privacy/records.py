@@ -224,7 +224,7 @@ class _Reader:
     def count(self, value: Any, mapping: Any, key: Any, path: str) -> int | None | bool:
         if value is None or value == "":
             return None
-        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value) <= 20:
             return int(value.strip())
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             return value

@@ -219,6 +219,16 @@ def test_windows_event_id_in_other_digits_is_kept_as_text() -> None:
     assert event.time == datetime(2026, 11, 25, 10, tzinfo=UTC)
 
 
+@pytest.mark.parametrize("fmt, line", [
+    ("jsonl", {"Channel": "Security", "EventID": "1" + "9" * 5000, "time": "2026-11-25T10:00:00Z"}),
+    ("json", {"Event": {"System": {"EventID": "1" + "9" * 5000, "Channel": "Security"}}}),
+])
+def test_windows_event_id_past_int_digit_limit_is_kept_as_text(fmt: str, line: dict) -> None:
+    """int() refuses strings of over 4300 digits with a ValueError: such an EventID crashed the whole file."""
+    (event,) = registry.create(fmt).parse(io.BytesIO(json.dumps(line).encode()), PATH, Position())
+    assert isinstance(event, Event) and event.fields["EventID"] == "1" + "9" * 5000
+
+
 def documents(data: bytes) -> tuple[list[tuple[str, int, bytes]], int]:
     position = Position()
     records = JsonDocumentsCollector(OPTIONS).parse(io.BytesIO(data), PATH, position)
