@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,9 +12,7 @@ import click
 
 from seccenter.collect.interface import CollectOptions
 from seccenter.store.alerts import LEVELS
-
-_DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+from seccenter.units import parse_duration
 
 
 class SinceType(click.ParamType):
@@ -27,9 +24,10 @@ class SinceType(click.ParamType):
         if isinstance(value, datetime):
             return value
         text = str(value).strip()
-        match = _DURATION.match(text)
-        if match:
-            return datetime.now(UTC) - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        try:
+            return datetime.now(UTC) - parse_duration(text)
+        except ValueError:
+            pass
         try:
             stamp = datetime.fromisoformat(text)
         except ValueError:
