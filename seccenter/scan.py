@@ -283,8 +283,7 @@ class _Run:
         if paths not in self.yara_rules:
             compiled = compile_rules(paths)
             for error in compiled.errors:
-                where = f"{error.path}:{error.line}" if error.line is not None else error.path
-                self.summary.warn(f"YARA rule file not loaded: {where}: {error.reason}")
+                self.summary.warn(f"YARA rule file not loaded: {error}")
             self.yara_rules[paths] = compiled
         return self.yara_rules[paths]
 

@@ -57,9 +57,8 @@ def load_yara_rules(paths: Sequence[Path], cache_dir: Path | None, use_cache: bo
     if not quiet:
         console = make_console(stderr=True)
         for error in compiled.errors:
-            where = f"{error.path}:{error.line}" if error.line is not None else error.path
-            console.print(f"warning: YARA rule file not loaded: {visible(where, limit=None)}: "
-                          f"{visible(error.reason, limit=None)}", markup=False, soft_wrap=True)
+            console.print(f"warning: YARA rule file not loaded: {visible(str(error), limit=None)}", markup=False,
+                          soft_wrap=True)
     if compiled.rules is None:
         raise click.ClickException(f"no YARA rule could be loaded from {', '.join(map(str, paths))}")
     return compiled
