@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,6 +21,7 @@ from seccenter.collect.registry import FORMAT_NAMES
 from seccenter.detect.yarascan import DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT
 from seccenter.privacy.deadlines import DEFAULT_ZONE
 from seccenter.resources import sigma_rules, yara_rules
+from seccenter.secretfile import SecretFileError, check_secret_mode, read_secret
 from seccenter.store.alerts import LEVELS
 from seccenter.units import parse_duration, parse_size
 from seccenter.yamlfile import LineDict, Problem, SourceLocation, YamlFileError, read_documents
@@ -33,6 +33,7 @@ SYSLOG_FACILITIES = ("user", "daemon", "auth", "authpriv", "security", "local0",
                      "local4", "local5", "local6", "local7")
 DEFAULT_THRESHOLD = "high"
 DEFAULT_RETENTION = timedelta(days=90)
+MAX_PASSWORD_BYTES = 4096
 T = TypeVar("T")
 
 
@@ -99,17 +100,6 @@ class SyslogSettings:
     tag: str = "seccenter"
 
 
-class ExposedSecretError(Exception):
-    """A file holding a secret that group or others can read or change."""
-
-
-def check_secret_mode(path: Path, mode: int) -> None:
-    """Raise ``ExposedSecretError`` when ``mode`` (a file's ``st_mode``) lets group or others read or write it."""
-    if mode & 0o066:
-        raise ExposedSecretError(f"{path} can be read or changed by others (mode {stat.S_IMODE(mode):04o}); "
-                                 f"run chmod 600 {path}")
-
-
 @dataclass(frozen=True)
 class SmtpSettings:
     host: str
@@ -124,12 +114,9 @@ class SmtpSettings:
 
     def password(self) -> str | None:
         """Read at sending time, so a rotated secret is picked up and never sits in the parsed config; a password
-        file that group or others can read or change is refused (``ExposedSecretError``)."""
+        file that group or others can read or change is refused (``SecretFileError``)."""
         if self.password_file is not None:
-            descriptor = os.open(self.password_file, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-            with open(descriptor, encoding="utf-8") as stream:
-                check_secret_mode(self.password_file, os.fstat(descriptor).st_mode)
-                return stream.read().strip()
+            return read_secret(self.password_file, MAX_PASSWORD_BYTES, what="password").decode("utf-8").strip()
         if self.password_env is not None:
             return os.environ.get(self.password_env)
         return None
@@ -497,7 +484,7 @@ def _smtp(reader: _Reader, section: LineDict) -> SmtpSettings | None:
     if password_file:
         try:
             check_secret_mode(password_file, password_file.stat().st_mode)
-        except ExposedSecretError as error:
+        except SecretFileError as error:
             reader.problem(entry.key_lines["password_file"], f"notifications.smtp.password_file: {error}")
         except OSError:
             pass  # a file that is not there yet is a delivery failure when sending, reported then

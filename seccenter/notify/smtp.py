@@ -10,9 +10,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
-from seccenter.config import ExposedSecretError, SmtpSettings
+from seccenter.config import SmtpSettings
 from seccenter.notify.interface import DeliveryError, is_loopback
 from seccenter.notify.message import headline, one_line, plain_text
+from seccenter.secretfile import SecretFileError
 
 
 def email(settings: SmtpSettings, message: Mapping[str, Any]) -> EmailMessage:
@@ -34,7 +35,7 @@ def _password(settings: SmtpSettings) -> str:
     except OSError as error:
         raise DeliveryError(f"cannot read the SMTP password file {settings.password_file}: "
                             f"{error.strerror or error}") from None
-    except ExposedSecretError as error:
+    except SecretFileError as error:
         raise DeliveryError(f"SMTP password file refused: {error}") from None
     if password is None:
         source = (f"environment variable {settings.password_env} is not set" if settings.password_env

@@ -35,10 +35,11 @@ import json
 import os
 import re
 import secrets
-import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+from seccenter.secretfile import SecretFileError, read_secret
 
 MIN_KEY_BYTES = 32
 MAX_KEY_BYTES = 4096
@@ -335,23 +336,14 @@ def read_key(path: Path) -> bytes:
     """The key in ``path``: at least MIN_KEY_BYTES bytes (surrounding whitespace left out), a regular file that
     neither group nor others can read or write."""
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block the export
+        key = read_secret(path, MAX_KEY_BYTES, what="key")
     except FileNotFoundError:
         raise PseudonymError(f"key file {path} does not exist; create one with `seccenter pseudonym keygen "
                              f"{path}`") from None
     except OSError as error:
         raise PseudonymError(f"cannot open key file {path}: {error.strerror}") from None
-    status = os.fstat(descriptor)
-    if not stat.S_ISREG(status.st_mode):
-        os.close(descriptor)
-        raise PseudonymError(f"key file {path} is not a regular file")
-    with os.fdopen(descriptor, "rb") as stream:
-        if status.st_mode & 0o077:
-            raise PseudonymError(f"key file {path} can be read or changed by others (mode "
-                                 f"{stat.S_IMODE(status.st_mode):04o}); run chmod 600 {path}")
-        key = stream.read(MAX_KEY_BYTES + 1).strip()
-    if len(key) > MAX_KEY_BYTES:
-        raise PseudonymError(f"key file {path} is longer than a key (at most {MAX_KEY_BYTES} bytes)")
+    except SecretFileError as error:
+        raise PseudonymError(f"key file {error}") from None
     if len(key) < MIN_KEY_BYTES:
         raise PseudonymError(f"key file {path} holds {len(key)} bytes; a key needs at least {MIN_KEY_BYTES} "
                              f"(create one with `seccenter pseudonym keygen FILE`)")
