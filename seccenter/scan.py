@@ -38,10 +38,10 @@ from seccenter.detect.yara_rules import CompiledRules, compile_rules
 from seccenter.detect.yarascan import ScanOptions
 from seccenter.incidents.audit import current_actor
 from seccenter.notify import notify
-from seccenter.store.alerts import LEVELS, list_alerts
+from seccenter.store.alerts import LEVELS, count_by_level, list_alerts
 from seccenter.store.db import refuse_foreign_link
 from seccenter.store.retention import purge
-from seccenter.store.scan_runs import finish_run, new_alerts_by_level, start_run
+from seccenter.store.scan_runs import finish_run, start_run
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ def run_scan(config: Config, db: Database, *, database: Path | None = None,
                     run = _Run(config, db, summary, placeholders)
                 run.sources()
             finally:
-                summary.alerts_by_level = new_alerts_by_level(db, first_alert_id)
+                summary.alerts_by_level = count_by_level(db, first_id=first_alert_id)
             # notified before retention runs: what this run found is sent out whatever retention then erases
             with _stage(summary, "notify"):
                 _notify(config, db, summary, run_id, first_alert_id)

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from seccenter.store.alerts import LEVELS
 from seccenter.store.events import encode_json
 from seccenter.store.transaction import write_transaction
 
@@ -48,10 +47,3 @@ def list_runs(db: Database, limit: int = 20) -> list[dict[str, Any]]:
         " ORDER BY id DESC LIMIT ?", [limit])]
 
 
-def new_alerts_by_level(db: Database, first_alert_id: int) -> dict[str, int]:
-    """The alerts a run stored (ids from ``first_alert_id`` on), per level, highest first, every level present."""
-    by_level = {level: 0 for level in reversed(LEVELS)}
-    for level, count in db.execute("SELECT level, count(*) FROM alerts WHERE id >= ? GROUP BY level",
-                                   [first_alert_id]):
-        by_level[level] = count
-    return by_level
