@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from seccenter.incidents import audit
 from seccenter.store import breaches as breach_store
 from seccenter.store import incidents as store
+from seccenter.store.alerts import named_host
 from seccenter.store.transaction import write_transaction
 
 STATUSES = ("new", "triage", "contained", "eradicated", "recovered", "closed")
@@ -252,15 +253,10 @@ class Proposal:
                 "first": self.first, "last": self.last, "alert_ids": list(self.alert_ids)}
 
 
-_HOST_FIELDS = ("host", "Computer", "hostname", "dst_ip", "DestinationIp")
-
-
 def _host(alert: dict[str, Any]) -> str:
-    for name in _HOST_FIELDS:
-        value = alert["fields"].get(name)
-        if value:
-            return str(value)
-    return str(alert["origin_path"]).rsplit("/", 1)[-1]
+    """The host the alert's event names, else the name of the file it was read from."""
+    host = named_host(alert["fields"])
+    return str(host) if host else str(alert["origin_path"]).rsplit("/", 1)[-1]
 
 
 def propose(db: Database, window: timedelta, since: datetime | None = None) -> list[Proposal]:

@@ -17,7 +17,7 @@ from seccenter.privacy.deadlines import countdown
 from seccenter.report.incident_view import URGENT_SECONDS, incidents_table, open_obligations
 from seccenter.report.terminal import LEVEL_STYLES, event_summary, level_text, local_time, safe
 from seccenter.report.triage import Triage, articles, special_categories
-from seccenter.store.alerts import HOST_FIELDS
+from seccenter.store.alerts import named_host
 
 SPECIAL_STYLE = "bold magenta"
 
@@ -79,10 +79,6 @@ def _top_rules(triage: Triage) -> Table:
     return rules
 
 
-def _host(fields: dict[str, Any]) -> str:
-    return next((str(fields[name]) for name in HOST_FIELDS if fields.get(name)), "-")
-
-
 def _lines(*parts: Text) -> Text:
     return Text("\n").join(parts)
 
@@ -104,7 +100,7 @@ def newest_table(alerts: list[dict[str, Any]], title: str = "Newest alerts") -> 
         cells = [str(alert["id"]),
                  _lines(Text(local_time(alert["time"], "%m-%d %H:%M")), level_text(alert["level"])),
                  _lines(safe(alert["rule_title"]), safe(event_summary(fields, alert.get("raw")).strip(), style="dim")),
-                 _lines(safe(alert.get("source_ip") or "-"), safe(_host(fields), style="dim"))]
+                 _lines(safe(alert.get("source_ip") or "-"), safe(str(named_host(fields) or "-"), style="dim"))]
         if flagged:
             cells.append(Text(", ".join(marks[alert["id"]]), style=SPECIAL_STYLE))
         table.add_row(*cells)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +19,11 @@ STATUSES = ("new", "acknowledged", "closed")
 _CHUNK = 500  # ids bound per statement, well under SQLite's limit on parameters
 HOST_FIELDS = ("host", "Computer", "hostname", "dst_ip", "DestinationIp")
 """Event fields that name the host an alert concerns, in order of preference (as incident proposals use them)."""
+
+
+def named_host(fields: Mapping[str, Any]) -> Any:
+    """The first non-empty value of ``HOST_FIELDS`` in an event's fields, or None."""
+    return next((fields[name] for name in HOST_FIELDS if fields.get(name)), None)
 
 
 def _field_sql(name: str) -> str:
